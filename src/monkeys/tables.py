@@ -1,0 +1,123 @@
+"""Parquet tables: one explicit schema per intermediate, atomic writes, checked reads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+_KEY = [("model", pa.string()), ("dataset", pa.string()), ("problem_id", pa.string())]
+
+PROBLEMS = pa.schema([
+    ("dataset", pa.string()),
+    ("problem_id", pa.string()),
+    ("prompt", pa.string()),
+    ("entry_point", pa.string()),
+    ("test", pa.string()),
+    ("canonical_solution", pa.string()),
+    ("source", pa.string()),
+    ("source_sha256", pa.string()),
+])
+
+SAMPLES = pa.schema([
+    *_KEY,
+    ("sample_index", pa.int32()),
+    ("seed", pa.int64()),
+    ("completion", pa.string()),
+    ("finish_reason", pa.string()),
+    ("prompt_tokens", pa.int32()),
+    ("completion_tokens", pa.int32()),
+    ("wall_s", pa.float64()),
+])
+
+VERDICTS = pa.schema([
+    *_KEY,
+    ("sample_index", pa.int32()),
+    ("status", pa.string()),
+    ("error_type", pa.string()),
+    ("detail", pa.string()),
+    ("runtime_s", pa.float64()),
+    ("passed", pa.bool_()),
+])
+
+COUNTS = pa.schema([
+    *_KEY,
+    ("n", pa.int32()),
+    ("num_correct", pa.int32()),
+    ("num_failed", pa.int32()),
+    ("num_error", pa.int32()),
+    ("num_timeout", pa.int32()),
+    ("num_crashed", pa.int32()),
+    ("prompt_tokens", pa.int64()),
+    ("completion_tokens", pa.int64()),
+    ("sample_wall_s", pa.float64()),
+])
+
+COVERAGE = pa.schema([
+    ("model", pa.string()),
+    ("dataset", pa.string()),
+    ("k", pa.int32()),
+    ("coverage", pa.float64()),
+    ("lower", pa.float64()),
+    ("upper", pa.float64()),
+    ("num_problems", pa.int32()),
+    ("confidence", pa.float64()),
+    ("bootstrap_resamples", pa.int32()),
+])
+
+FIT = pa.schema([
+    ("model", pa.string()),
+    ("dataset", pa.string()),
+    ("a", pa.float64()),
+    ("b", pa.float64()),
+    ("a_stderr", pa.float64()),
+    ("b_stderr", pa.float64()),
+    ("rmse", pa.float64()),
+    ("k_min", pa.int32()),
+    ("k_max", pa.int32()),
+    ("num_points", pa.int32()),
+    ("success", pa.bool_()),
+    ("message", pa.string()),
+])
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, schema: pa.Schema) -> None:
+    """Write `frame` to Parquet with exactly `schema` (column order and types), atomically.
+
+    The file appears under its final name only when complete (temp name + rename).
+    """
+    missing = [name for name in schema.names if name not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: table lacks columns {missing}")
+    table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_table(path: str | Path, schema: pa.Schema) -> pd.DataFrame:
+    """Read a Parquet file written with `schema`; a clear error if it is not that table."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
+    missing = [name for name in schema.names if name not in table.schema.names]
+    if missing:
+        raise ValueError(f"{path}: expected columns {missing} are missing")
+    return table.select(schema.names).cast(schema).to_pandas()
+
+
+def read_tables(paths: list[str | Path], schema: pa.Schema) -> pd.DataFrame:
+    """Concatenate several tables of the same schema (an empty frame with the schema if none)."""
+    frames = [read_table(p, schema) for p in paths]
+    if not frames:
+        return schema.empty_table().to_pandas()
+    return pd.concat(frames, ignore_index=True)
