@@ -14,10 +14,12 @@ from typing import Any
 import jsonschema
 import yaml
 
+from monkeys.errors import MonkeysError
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(MonkeysError, ValueError):
     """A configuration problem the user has to fix; the message says where and how."""
 
 
@@ -85,10 +87,12 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
     """Cross-field checks the schema cannot express."""
     from monkeys.datasets.registry import DATASETS
 
-    for name in config["datasets"]:
-        if name not in DATASETS:
+    for name, entry in config["datasets"].items():
+        registry = entry.get("registry", name)
+        if registry not in DATASETS:
+            where = f"datasets.{name}.registry" if "registry" in entry else f"datasets.{name}"
             raise ConfigError(
-                f"invalid config: unknown dataset 'datasets.{name}'; "
+                f"invalid config: unknown dataset {registry!r} at '{where}'; "
                 f"available datasets: {', '.join(sorted(DATASETS))}"
             )
 

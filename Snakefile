@@ -1,0 +1,40 @@
+# monkeys: repeated sampling, sandboxed verification, coverage and scaling-law figures.
+#
+#   snakemake --cores 2                         # the embedded default (config/config.yaml)
+#   snakemake --cores 2 --configfile my.yaml    # your experiment
+#
+# Data flow: fetch_dataset / fetch_model -> sample_shard -> execute_shard ->
+# aggregate -> coverage -> fit -> plot_coverage (see README.md).
+
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+
+
+wildcard_constraints:
+    model=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    dataset=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    shard=r"\d+-\d+",
+    ext="png|pdf|svg",
+
+
+# Used only with `--sdm apptainer`; see config/schema.yaml (container).
+container: config["container"]
+
+
+include: "rules/fetch.smk"
+include: "rules/sample.smk"
+include: "rules/execute.smk"
+include: "rules/analyse.smk"
+include: "rules/plot.smk"
+
+
+rule all:
+    input:
+        all_figures(),

@@ -1,0 +1,47 @@
+localrules:
+    aggregate,
+    coverage,
+    fit,
+
+
+rule aggregate:
+    input:
+        samples=shards_of("samples"),
+        verdicts=shards_of("verdicts"),
+    output:
+        "results/counts/{model}/{dataset}.parquet",
+    params:
+        code=CODE["aggregate"],
+    log:
+        "logs/aggregate/{model}/{dataset}.log",
+    script:
+        "../workflow_scripts/aggregate.py"
+
+
+rule coverage:
+    input:
+        "results/counts/{model}/{dataset}.parquet",
+    output:
+        "results/coverage/{model}/{dataset}.parquet",
+    params:
+        analysis=config["analysis"],
+        seed=config["seed"],
+        code=CODE["coverage"],
+    log:
+        "logs/coverage/{model}/{dataset}.log",
+    script:
+        "../workflow_scripts/coverage.py"
+
+
+rule fit:
+    input:
+        "results/coverage/{model}/{dataset}.parquet",
+    output:
+        "results/fits/{model}/{dataset}.parquet",
+    params:
+        k_min=config["analysis"]["fit_k_min"],
+        code=CODE["fit"],
+    log:
+        "logs/fit/{model}/{dataset}.log",
+    script:
+        "../workflow_scripts/fit.py"

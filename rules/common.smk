@@ -1,0 +1,68 @@
+# Configuration access, shard planning and code hashes shared by all rules.
+
+from snakemake.exceptions import WorkflowError
+
+from monkeys.config import ConfigError, validate_config
+from monkeys.hashing import code_hash, library_modules
+from monkeys.sampling.shards import shard_name, shard_ranges
+
+try:
+    _validated = validate_config(config)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+config.clear()
+config.update(_validated)
+
+MODELS = list(config["models"])
+DATASETS = list(config["datasets"])
+SHARDS = [shard_name(*r) for r in shard_ranges(config["sampling"]["num_samples"],
+                                               config["sampling"]["samples_per_shard"])]
+
+
+def code(*modules):
+    """Hash of library code, used as a param so that editing the code reruns its jobs."""
+    return code_hash(library_modules("tables", *modules))
+
+
+CODE = {
+    "fetch_dataset": code("datasets", "stages.fetch"),
+    "fetch_model": code("sampling.weights", "stages.fetch"),
+    "sample": code("sampling", "datasets", "stages.sample"),
+    "execute": code("execution", "grading", "stages.execute"),
+    "aggregate": code("metrics.coverage", "stages.analyse"),
+    "coverage": code("metrics", "stages.analyse"),
+    "fit": code("scaling", "stages.analyse"),
+    "plot": code("plots", "scaling", "provenance", "stages.plot"),
+}
+
+
+def shard_range(wildcards):
+    start, stop = (int(x) for x in wildcards.shard.split("-"))
+    return {"start": start, "stop": stop}
+
+
+def shards_of(kind):
+    """All shard files of one kind ('samples' or 'verdicts') for a (model, dataset)."""
+
+    def inputs(wildcards):
+        return expand(f"results/{kind}/{wildcards.model}/{wildcards.dataset}/{{shard}}.parquet",
+                      shard=SHARDS)
+
+    return inputs
+
+
+def lineage(wildcards):
+    """Every upstream file of a dataset's figure, hashed into its provenance record."""
+    return [
+        f"results/datasets/{wildcards.dataset}/problems.parquet",
+        *expand("results/models/{model}/weights.json", model=MODELS),
+        *expand("results/{kind}/{model}/{dataset}/{shard}.parquet", kind=["samples", "verdicts"],
+                model=MODELS, dataset=wildcards.dataset, shard=SHARDS),
+        *expand("results/counts/{model}/{dataset}.parquet", model=MODELS,
+                dataset=wildcards.dataset),
+    ]
+
+
+def all_figures():
+    return expand("results/figures/coverage/{dataset}.{ext}", dataset=DATASETS,
+                  ext=config["plots"]["format"])

@@ -1,0 +1,103 @@
+"""The `monkeys` command: run the workflow, check configs, list datasets, read provenance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from monkeys.config import ConfigError, load_config
+from monkeys.datasets.registry import DATASETS
+from monkeys.hashing import PACKAGE_DIR
+
+REPO = PACKAGE_DIR.parents[1]
+
+
+def _run(args: argparse.Namespace, extra: list[str]) -> int:
+    if not (REPO / "Snakefile").is_file():
+        print(f"error: no Snakefile in {REPO}; `monkeys run` needs the repository checkout "
+              "(pip install -e .)", file=sys.stderr)
+        return 2
+    command = [sys.executable, "-m", "snakemake", "--directory", str(REPO),
+               "--snakefile", str(REPO / "Snakefile")]
+    if args.config:
+        command += ["--configfile", str(Path(args.config).resolve())]
+    if not any(a in ("--cores", "-c", "--profile", "-j", "--jobs") for a in extra):
+        command += ["--cores", "all"]
+    os.execv(sys.executable, command + extra)
+    return 0  # pragma: no cover - execv does not return
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.show:
+        print(yaml.safe_dump(config, sort_keys=False), end="")
+    else:
+        print(f"{args.config}: valid ({len(config['models'])} model(s), "
+              f"{len(config['datasets'])} dataset(s))")
+    return 0
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    for spec in DATASETS.values():
+        print(f"{spec.name:12s} {spec.grader:11s} {spec.description}")
+    return 0
+
+
+def _provenance(args: argparse.Namespace) -> int:
+    path = Path(args.figure)
+    record_path = path if path.name.endswith(".prov.json") else Path(f"{path}.prov.json")
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"error: cannot read provenance record {record_path}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(record, indent=2, sort_keys=True))
+        return 0
+    code = record["code"]
+    print(f"artifact  {record['artifact']['path']}  sha256 {record['artifact']['sha256']}")
+    print(f"made by   rule {record['rule']} on {record['host']} at {record['created_utc']}")
+    print(f"code      monkeys {code['monkeys']} commit {code.get('git_commit', 'n/a')}"
+          f"{' (dirty)' if code.get('git_dirty') else ''}")
+    print(f"seeds     {record['seeds']}")
+    print(f"inputs    {len(record['inputs'])} files:")
+    for item in record["inputs"]:
+        print(f"  {item['sha256'][:16]}  {item['path']}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `monkeys` console script."""
+    parser = argparse.ArgumentParser(prog="monkeys", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the workflow (extra arguments go to snakemake)")
+    run.add_argument("--config", help="experiment config (default: config/config.yaml)")
+    run.set_defaults(func=_run)
+    validate = sub.add_parser("validate", help="check a config file against the schema")
+    validate.add_argument("config")
+    validate.add_argument("--show", action="store_true", help="print it with defaults filled")
+    validate.set_defaults(func=_validate)
+    datasets = sub.add_parser("datasets", help="list the datasets in the registry")
+    datasets.set_defaults(func=_datasets)
+    prov = sub.add_parser("provenance", help="show where a figure came from")
+    prov.add_argument("figure", help="a figure or its .prov.json")
+    prov.add_argument("--json", action="store_true", help="print the whole record")
+    prov.set_defaults(func=_provenance)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return int(args.func(args, extra) if args.command == "run" else args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

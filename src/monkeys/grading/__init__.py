@@ -1,0 +1,1 @@
+"""Graders: turn samples into verdicts (unit-test execution now; answer equivalence later)."""

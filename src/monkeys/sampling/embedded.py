@@ -1,0 +1,109 @@
+"""The embedded sampler: a GGUF model run on the CPU by llama.cpp (llama-cpp-python).
+
+Determinism across shard layouts: llama.cpp reuses its KV cache for a shared
+prompt prefix and may compute a token's activations with different kernels
+depending on how many tokens share its batch. So that a sample never depends
+on what ran before it in the same process, every problem's prompt is prepared
+the same way: the cache is reset, all prompt tokens but the last are
+evaluated, and each sample then evaluates the last prompt token alone and
+draws with its own seed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from monkeys.errors import MonkeysError
+from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, SamplingParams
+
+
+class EmbeddedModelError(MonkeysError, RuntimeError):
+    """The embedded model could not be loaded or used."""
+
+
+class LlamaCppSampler:
+    """Draws completions from a local GGUF model with llama.cpp."""
+
+    def __init__(self, model_path: str | Path, *, name: str, threads: int, context_length: int):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:  # pragma: no cover - dependency of the package
+            raise EmbeddedModelError(
+                "llama-cpp-python is not installed; run `pip install -e .` in the repository"
+            ) from exc
+        path = Path(model_path)
+        if not path.is_file():
+            raise EmbeddedModelError(f"model file not found: {path}")
+        started = time.perf_counter()
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=context_length,
+                n_threads=threads,
+                n_threads_batch=threads,
+                seed=0,
+                logits_all=False,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise EmbeddedModelError(f"llama.cpp could not load {path}: {exc}") from exc
+        self.load_s = time.perf_counter() - started
+        self._context_length = context_length
+        self._prepared: tuple[int, ...] | None = None
+        import llama_cpp
+
+        self.info = SamplerInfo(
+            backend="embedded",
+            model=name,
+            details={
+                "engine": "llama-cpp-python",
+                "engine_version": llama_cpp.__version__,
+                "model_path": str(path),
+                "threads": threads,
+                "context_length": context_length,
+            },
+        )
+
+    def _prepare(self, tokens: list[int]) -> None:
+        """Reset the cache and evaluate all prompt tokens but the last."""
+        self._llm.reset()
+        self._llm.eval(tokens[:-1])
+        self._prepared = tuple(tokens)
+
+    def _draw(self, request: SampleRequest, params: SamplingParams) -> SampleResult:
+        started = time.perf_counter()
+        tokens = self._llm.tokenize(request.prompt.encode("utf-8"), add_bos=True, special=False)
+        budget = self._context_length - len(tokens)
+        if budget < 1:
+            return SampleResult("", "prompt_too_long", len(tokens), 0,
+                                time.perf_counter() - started)
+        if self._prepared != tuple(tokens):
+            self._prepare(tokens)
+        out: dict[str, Any] = self._llm.create_completion(
+            tokens,
+            max_tokens=min(params.max_tokens, budget),
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            min_p=params.min_p,
+            typical_p=1.0,
+            repeat_penalty=1.0,
+            stop=list(params.stop) or None,
+            seed=request.seed,
+        )  # type: ignore[assignment]
+        choice = out["choices"][0]
+        usage = out["usage"]
+        return SampleResult(
+            completion=choice["text"],
+            finish_reason=choice["finish_reason"] or "stop",
+            prompt_tokens=int(usage["prompt_tokens"]),
+            completion_tokens=int(usage["completion_tokens"]),
+            wall_s=time.perf_counter() - started,
+        )
+
+    def sample(self, requests: Sequence[SampleRequest], params: SamplingParams) -> list[SampleResult]:
+        """One completion per request, in order."""
+        return [self._draw(request, params) for request in requests]

@@ -1,0 +1,39 @@
+"""Shared fixtures: repository paths, configs, and a Snakemake runner."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def default_config() -> dict:
+    with open(REPO / "config" / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def snakemake(workdir: Path, config: dict, *args: str, timeout: int = 1800):
+    """Run the repository's Snakefile in `workdir` with `config`; return the CompletedProcess."""
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+               "--directory", str(workdir), "--configfile", str(config_path), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir)
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    """Job counts per rule from a dry run's "Job stats" table."""
+    table = stdout.split("Job stats:", 1)[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}

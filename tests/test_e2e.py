@@ -1,0 +1,96 @@
+"""A tiny real run of the whole pipeline with the embedded model, then rerun behaviour."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from conftest import job_counts, snakemake
+
+from monkeys import tables
+from monkeys.cli import main as monkeys_main
+
+pytestmark = pytest.mark.e2e
+
+FIGURE = "results/figures/coverage/humaneval.png"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, request):
+    with open(request.config.rootpath / "config" / "config.yaml") as fh:
+        import yaml
+
+        config = yaml.safe_load(fh)
+    config["datasets"]["humaneval"]["problems"] = ["HumanEval/53", "HumanEval/23"]
+    config["sampling"].update(num_samples=4, samples_per_shard=2, max_tokens=48)
+    config["analysis"] = {"bootstrap_resamples": 50}
+    workdir = tmp_path_factory.mktemp("e2e")
+    result = snakemake(workdir, config, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir, config
+
+
+def test_outputs_and_provenance(run, capsys):
+    workdir, _ = run
+    counts = tables.read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet",
+                               tables.COUNTS)
+    assert sorted(counts["problem_id"]) == ["HumanEval/23", "HumanEval/53"]
+    assert (counts["n"] == 4).all() and (counts["completion_tokens"] > 0).all()
+    curve = tables.read_table(workdir / "results/coverage/gemma3-270m/humaneval.parquet",
+                              tables.COVERAGE)
+    assert curve["k"].tolist() == [1, 2, 3, 4]
+    assert (workdir / FIGURE).stat().st_size > 10_000
+    record = json.loads((workdir / f"{FIGURE}.prov.json").read_text())
+    paths = {item["path"] for item in record["inputs"]}
+    assert "results/samples/gemma3-270m/humaneval/0-2.parquet" in paths
+    assert "results/datasets/humaneval/problems.parquet" in paths
+    assert record["config"]["sampling"]["num_samples"] == 4
+    assert record["software"]["llama-cpp-python"] == "0.3.36"
+    assert record["seeds"]["global"] == 1234
+    assert monkeys_main(["provenance", str(workdir / FIGURE)]) == 0
+    assert "0-2.parquet" in capsys.readouterr().out
+
+
+def test_rerun_does_nothing(run):
+    workdir, config = run
+    result = snakemake(workdir, config, "--dry-run", "--cores", "2")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_report_has_captioned_figure(run):
+    workdir, config = run
+    result = snakemake(workdir, config, "--report", "report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (workdir / "report.html").read_text()
+    assert "exponentiated power" in html
+
+
+def test_same_config_same_samples(run):
+    workdir, config = run
+    shard = workdir / "results/samples/gemma3-270m/humaneval/2-4.parquet"
+    before = tables.read_table(shard, tables.SAMPLES)
+    shard.unlink()
+    result = snakemake(workdir, config, "--cores", "2", "--allowed-rules", "sample_shard",
+                       str(shard.relative_to(workdir)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = tables.read_table(shard, tables.SAMPLES)
+    assert before.drop(columns="wall_s").equals(after.drop(columns="wall_s"))
+
+
+def test_more_samples_only_add_shards(run):
+    workdir, config = run
+    config = copy.deepcopy(config)
+    config["sampling"]["num_samples"] = 6
+    old = {p: p.stat().st_mtime_ns
+           for p in (workdir / "results/samples/gemma3-270m/humaneval").glob("*.parquet")}
+    dry = snakemake(workdir, config, "--dry-run", "--cores", "2")
+    jobs = job_counts(dry.stdout)
+    assert jobs["sample_shard"] == 1 and jobs["execute_shard"] == 1, jobs
+    result = snakemake(workdir, config, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert all(p.stat().st_mtime_ns == mtime for p, mtime in old.items())
+    counts = tables.read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet",
+                               tables.COUNTS)
+    assert (counts["n"] == 6).all()

