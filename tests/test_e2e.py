@@ -72,11 +72,12 @@ def test_same_config_same_samples(run):
     shard = workdir / "results/samples/gemma3-270m/humaneval/2-4.parquet"
     before = tables.read_table(shard, tables.SAMPLES)
     shard.unlink()
-    result = snakemake(workdir, config, "--cores", "2", "--allowed-rules", "sample_shard",
-                       str(shard.relative_to(workdir)))
+    result = snakemake(workdir, config, "--cores", "2", str(shard.relative_to(workdir)))
     assert result.returncode == 0, result.stderr[-3000:]
     after = tables.read_table(shard, tables.SAMPLES)
     assert before.drop(columns="wall_s").equals(after.drop(columns="wall_s"))
+    # Bring the downstream tables up to date again for the tests that follow.
+    assert snakemake(workdir, config, "--cores", "2").returncode == 0
 
 
 def test_more_samples_only_add_shards(run):
