@@ -14,7 +14,12 @@ rule plot_coverage:
             category="Coverage",
             labels={"dataset": "{dataset}", "figure": "coverage vs samples"},
         ),
-        "results/figures/coverage/{dataset}.{ext}.prov.json",
+        report(
+            "results/figures/coverage/{dataset}.{ext}.prov.json",
+            caption="report/provenance.rst",
+            category="Provenance",
+            labels={"dataset": "{dataset}", "figure": "coverage vs samples ({ext})"},
+        ),
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot"],

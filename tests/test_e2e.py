@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+import yaml
 from conftest import job_counts, snakemake
 
 from monkeys import tables
@@ -19,8 +20,6 @@ FIGURE = "results/figures/coverage/humaneval.png"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, request):
     with open(request.config.rootpath / "config" / "config.yaml") as fh:
-        import yaml
-
         config = yaml.safe_load(fh)
     config["datasets"]["humaneval"]["problems"] = ["HumanEval/53", "HumanEval/23"]
     config["sampling"].update(num_samples=4, samples_per_shard=2, max_tokens=48)
@@ -95,3 +94,33 @@ def test_more_samples_only_add_shards(run):
     counts = tables.read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet",
                                tables.COUNTS)
     assert (counts["n"] == 6).all()
+
+
+def test_every_artifact_has_a_record_and_lineage_verifies(run, capsys):
+    workdir, _ = run
+    results = workdir / "results"
+    artifacts = [p for p in results.rglob("*") if p.is_file() and p.suffix in (".parquet", ".png", ".json")
+                 and not p.name.endswith(".prov.json") and "benchmarks" not in p.parts]
+    missing = [str(p) for p in artifacts if not p.with_name(p.name + ".prov.json").exists()]
+    assert not missing
+    assert monkeys_main(["provenance", "--verify", "-d", str(workdir), FIGURE]) == 0
+    out = capsys.readouterr().out
+    assert "results/models/gemma3-270m/weights.json" in out and "verified" in out
+    shard = workdir / "results/samples/gemma3-270m/humaneval/0-2.parquet"
+    data = bytearray(shard.read_bytes())
+    original = bytes(data)
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    try:
+        assert monkeys_main(["provenance", "--verify", "-d", str(workdir), FIGURE]) == 1
+        err = capsys.readouterr().err
+        assert "FAILED results/samples/gemma3-270m/humaneval/0-2.parquet: changed" in err
+        # A job reading the corrupted shard refuses it by name.
+        (workdir / "results/verdicts/gemma3-270m/humaneval/0-2.parquet").unlink()
+        config = yaml.safe_load((workdir / "config.yaml").read_text())
+        result = snakemake(workdir, config, "--cores", "1",
+                           "results/verdicts/gemma3-270m/humaneval/0-2.parquet")
+        assert result.returncode != 0
+        assert "0-2.parquet changed after it was made" in result.stdout + result.stderr
+    finally:
+        shard.write_bytes(original)

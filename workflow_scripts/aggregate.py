@@ -1,5 +1,5 @@
-from monkeys.logs import run_logged
+from monkeys.jobs import run_job
 from monkeys.stages.analyse import aggregate
 
 sm = snakemake  # noqa: F821
-run_logged(sm.log[0], aggregate, sm.input.samples, sm.input.verdicts, sm.output[0])
+run_job(sm, aggregate, sm.input.samples, sm.input.verdicts, sm.output[0])

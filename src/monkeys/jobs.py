@@ -1,0 +1,38 @@
+"""Run one stage as a Snakemake job: log to the rule's log, check inputs, record provenance.
+
+Workflow scripts call `run_job(snakemake, stage, ...)`. Before the stage runs,
+every input that has a provenance record is rehashed and must still match it
+(a corrupted or hand-edited table is reported by name). After it ran, every
+output gets `<output>.prov.json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from monkeys.logs import logged
+from monkeys.provenance import build_record, check_inputs, record_path, write_record
+
+
+def _params(snakemake: Any) -> dict[str, Any]:
+    return {name: snakemake.params[name] for name in snakemake.params.keys()}
+
+
+def run_job(snakemake: Any, stage: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """Run `stage(*args, **kwargs)` inside the job described by the `snakemake` object."""
+    with logged(snakemake.log[0]):
+        inputs = [str(p) for p in snakemake.input]
+        input_records = check_inputs(inputs)
+        stage(*args, **kwargs)
+        params = _params(snakemake)
+        seed = params.get("seed", snakemake.config.get("seed"))
+        for output in snakemake.output:
+            if str(output).endswith(".prov.json"):
+                continue
+            record = build_record(
+                output, inputs=inputs, input_records=input_records, config=snakemake.config,
+                params=params, seeds={"global": int(seed)} if seed is not None else {},
+                rule=snakemake.rule, wildcards=dict(snakemake.wildcards.items()),
+            )
+            write_record(record, record_path(output))
