@@ -1,9 +1,11 @@
 # Configuration access, shard planning and code hashes shared by all rules.
 
+from pathlib import Path
+
 from snakemake.exceptions import WorkflowError
 
 from monkeys.config import ConfigError, validate_config
-from monkeys.hashing import code_hash, library_modules
+from monkeys.hashing import code_hash, module_closure
 from monkeys.sampling.shards import shard_name, shard_ranges
 
 try:
@@ -19,20 +21,25 @@ SHARDS = [shard_name(*r) for r in shard_ranges(config["sampling"]["num_samples"]
                                                config["sampling"]["samples_per_shard"])]
 
 
-def code(*modules):
-    """Hash of library code, used as a param so that editing the code reruns its jobs."""
-    return code_hash(library_modules("tables", *modules))
+def code(stage, script):
+    """Hash of a stage's code: its workflow script and every library module it imports.
+
+    Used as a param, so editing any of that code reruns exactly the jobs that run it
+    (Snakemake's own code trigger sees only the `script:` line).
+    """
+    return code_hash([*module_closure(f"monkeys.stages.{stage}"),
+                      Path(workflow.basedir) / "workflow_scripts" / f"{script}.py"])
 
 
 CODE = {
-    "fetch_dataset": code("datasets", "stages.fetch"),
-    "fetch_model": code("sampling.weights", "stages.fetch"),
-    "sample": code("sampling", "datasets", "stages.sample"),
-    "execute": code("execution", "grading", "stages.execute"),
-    "aggregate": code("metrics.coverage", "stages.analyse"),
-    "coverage": code("metrics", "stages.analyse"),
-    "fit": code("scaling", "stages.analyse"),
-    "plot": code("plots", "scaling", "provenance", "stages.plot"),
+    "fetch_dataset": code("fetch", "fetch_dataset"),
+    "fetch_model": code("fetch", "fetch_model"),
+    "sample": code("sample", "sample_shard"),
+    "execute": code("execute", "execute_shard"),
+    "aggregate": code("aggregate", "aggregate"),
+    "coverage": code("coverage", "coverage"),
+    "fit": code("fit", "fit"),
+    "plot": code("plot", "plot_coverage"),
 }
 
 

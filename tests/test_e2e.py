@@ -7,7 +7,7 @@ import json
 
 import pytest
 import yaml
-from conftest import job_counts, snakemake
+from conftest import job_counts, snakemake, tiny_config
 
 from monkeys import tables
 from monkeys.cli import main as monkeys_main
@@ -18,12 +18,8 @@ FIGURE = "results/figures/coverage/humaneval.png"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, request):
-    with open(request.config.rootpath / "config" / "config.yaml") as fh:
-        config = yaml.safe_load(fh)
-    config["datasets"]["humaneval"]["problems"] = ["HumanEval/53", "HumanEval/23"]
-    config["sampling"].update(num_samples=4, samples_per_shard=2, max_tokens=48)
-    config["analysis"] = {"bootstrap_resamples": 50}
+def run(tmp_path_factory):
+    config = tiny_config()
     workdir = tmp_path_factory.mktemp("e2e")
     result = snakemake(workdir, config, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]

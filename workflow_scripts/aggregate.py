@@ -1,5 +1,5 @@
 from monkeys.jobs import run_job
-from monkeys.stages.analyse import aggregate
+from monkeys.stages.aggregate import aggregate
 
 sm = snakemake  # noqa: F821
 run_job(sm, aggregate, sm.input.samples, sm.input.verdicts, sm.output[0])

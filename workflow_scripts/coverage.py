@@ -1,5 +1,5 @@
 from monkeys.jobs import run_job
-from monkeys.stages.analyse import coverage
+from monkeys.stages.coverage import coverage
 
 sm = snakemake  # noqa: F821
 run_job(sm, coverage, sm.input[0], sm.output[0], analysis=sm.params.analysis,

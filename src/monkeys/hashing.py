@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -48,10 +49,54 @@ def code_hash(paths: Iterable[str | Path]) -> str:
     return digest.hexdigest()
 
 
-def library_modules(*names: str) -> list[Path]:
-    """Paths of library modules/packages by dotted name relative to `monkeys` (e.g. 'sampling')."""
-    out = []
-    for name in names:
-        base = PACKAGE_DIR.joinpath(*name.split("."))
-        out.append(base if base.is_dir() else base.with_suffix(".py"))
-    return out
+def _module_file(name: str) -> Path | None:
+    """The source file of module `monkeys.x.y` (package __init__ for packages), if it exists."""
+    parts = name.split(".")[1:]
+    base = PACKAGE_DIR.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """`monkeys.*` modules imported anywhere in a file (also inside functions)."""
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.startswith("monkeys.")}
+
+
+def module_closure(*modules: str) -> list[Path]:
+    """Source files of `modules` and every `monkeys` module they import, transitively.
+
+    Static (from the source, including imports inside functions), so it also sees
+    modules imported lazily. Subpackages' __init__ files are included; the top-level
+    `monkeys/__init__.py` (only the version string) is not, so a release without code
+    changes reruns nothing.
+    """
+    todo = list(modules)
+    files: dict[str, Path] = {}
+    while todo:
+        name = todo.pop()
+        if name in files:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue
+        files[name] = path
+        todo.extend(_imports(path, name))
+        parent = name.rsplit(".", 1)[0]
+        if parent.startswith("monkeys."):
+            todo.append(parent)
+    return sorted(set(files.values()))

@@ -1,0 +1,36 @@
+"""Code hashes: which library files each stage's rerun trigger covers."""
+
+from __future__ import annotations
+
+from monkeys.hashing import PACKAGE_DIR, code_hash, module_closure
+
+
+def _names(*modules: str) -> set[str]:
+    return {str(p.relative_to(PACKAGE_DIR)) for p in module_closure(*modules)}
+
+
+def test_closure_follows_imports_transitively():
+    names = _names("monkeys.stages.fit")
+    assert {"stages/fit.py", "scaling/powerlaw.py", "tables.py", "stages/__init__.py"} <= names
+    assert "__init__.py" not in names  # the version string alone reruns nothing
+    assert not any(n.startswith(("sampling/", "execution/", "plots")) for n in names)
+
+
+def test_closure_sees_imports_inside_functions():
+    # stages.sample imports the embedded backend lazily, inside make_sampler.
+    assert "sampling/embedded.py" in _names("monkeys.stages.sample")
+
+
+def test_plotting_code_is_not_part_of_sampling():
+    sample = _names("monkeys.stages.sample")
+    assert "plots.py" not in sample and "metrics/passk.py" not in sample
+
+
+def test_code_hash_changes_with_content(tmp_path):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("x = 1\n")
+    b.write_text("y = 2\n")
+    before = code_hash([a, b])
+    assert code_hash([b, a]) == before
+    b.write_text("y = 3\n")
+    assert code_hash([a, b]) != before
