@@ -35,11 +35,13 @@ rule coverage:
 
 rule fit:
     input:
-        "results/coverage/{model}/{dataset}.parquet",
+        counts="results/counts/{model}/{dataset}.parquet",
+        coverage="results/coverage/{model}/{dataset}.parquet",
     output:
         "results/fits/{model}/{dataset}.parquet",
     params:
-        k_min=config["analysis"]["fit_k_min"],
+        analysis=config["analysis"],
+        seed=config["seed"],
         code=CODE["fit"],
     log:
         "logs/fit/{model}/{dataset}.log",

@@ -36,10 +36,14 @@ def coverage_figure(coverage: pd.DataFrame, fits: pd.DataFrame, dataset: str) ->
                 label=f"{model} ({problems} problems)")
         fit_rows = fits[fits["model"] == model]
         if len(fit_rows) and bool(fit_rows["success"].iat[0]):
-            fit = PowerLawFit(**{f: fit_rows[f].iat[0] for f in PowerLawFit.__dataclass_fields__})
+            row = fit_rows.iloc[0]
+            fit = PowerLawFit(**{f: row[f] for f in PowerLawFit.__dataclass_fields__})
             ks = np.geomspace(1, curve["k"].max(), 100)
-            ax.plot(ks, predict_coverage(fit, ks), "--", color=color, linewidth=1,
-                    label=f"fit: log c = {fit.a:.2f}·k^(-{fit.b:.2f})")
+            label = f"fit: log c = {fit.a:.2f}·k^(-{fit.b:.2f})"
+            if np.isfinite(row["predicted"]):
+                label += (f"; c({int(row['k_target']):,}) ≈ {row['predicted']:.2f} "
+                          f"[{row['predicted_lower']:.2f}, {row['predicted_upper']:.2f}]")
+            ax.plot(ks, predict_coverage(fit, ks), "--", color=color, linewidth=1, label=label)
     confidence = float(coverage["confidence"].iat[0]) if len(coverage) else 0.95
     ax.set_xscale("log")
     ax.set_ylim(0, 1)

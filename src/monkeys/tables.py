@@ -81,6 +81,12 @@ FIT = pa.schema([
     ("num_points", pa.int32()),
     ("success", pa.bool_()),
     ("message", pa.string()),
+    # Coverage predicted at k_target by the fit, with a bootstrap band over problems.
+    ("k_target", pa.int64()),
+    ("predicted", pa.float64()),
+    ("predicted_lower", pa.float64()),
+    ("predicted_upper", pa.float64()),
+    ("resamples_used", pa.int32()),
 ])
 
 
