@@ -2,6 +2,7 @@ localrules:
     aggregate,
     coverage,
     fit,
+    verifiers,
 
 
 rule aggregate:
@@ -47,3 +48,19 @@ rule fit:
         "logs/fit/{model}/{dataset}.log",
     script:
         "../workflow_scripts/fit.py"
+
+
+rule verifiers:
+    input:
+        "results/counts/{model}/{dataset}.parquet",
+    output:
+        curves="results/verifiers/{model}/{dataset}.parquet",
+        utility="results/utility/{model}/{dataset}.parquet",
+    params:
+        analysis=config["analysis"],
+        seed=config["seed"],
+        code=CODE["verifiers"],
+    log:
+        "logs/verifiers/{model}/{dataset}.log",
+    script:
+        "../workflow_scripts/verifiers.py"

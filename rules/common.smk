@@ -40,7 +40,18 @@ CODE = {
     "coverage": code("coverage", "coverage"),
     "fit": code("fit", "fit"),
     "plot": code("plot", "plot_coverage"),
+    "verifiers": code("verifiers", "verifiers"),
+    "plot_verifiers": code("plot", "plot_verifiers"),
 }
+
+
+def has_strong_verifier(dataset):
+    """Whether a dataset's samples get a second, stronger test suite (official or generated)."""
+    from monkeys.datasets.registry import DATASETS
+
+    entry = config["datasets"][dataset]
+    spec = DATASETS[entry.get("registry", dataset)]
+    return bool(entry.get("strong_tests")) or bool(getattr(spec, "plus_tests", False))
 
 
 def shard_range(wildcards):
@@ -71,5 +82,10 @@ def lineage(wildcards):
 
 
 def all_figures():
-    return expand("results/figures/coverage/{dataset}.{ext}", dataset=DATASETS,
-                  ext=config["plots"]["format"])
+    """Every figure the configured data supports."""
+    formats = config["plots"]["format"]
+    figures = expand("results/figures/coverage/{dataset}.{ext}", dataset=DATASETS, ext=formats)
+    strong = [d for d in DATASETS if has_strong_verifier(d)]
+    figures += expand("results/figures/{figure}/{dataset}.{ext}", figure=["verifiers", "utility"],
+                      dataset=strong, ext=formats)
+    return figures

@@ -1,5 +1,7 @@
 localrules:
     plot_coverage,
+    plot_verifiers,
+    plot_utility,
 
 
 rule plot_coverage:
@@ -27,3 +29,43 @@ rule plot_coverage:
         "logs/plot_coverage/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_coverage.py"
+
+
+rule plot_verifiers:
+    input:
+        expand("results/verifiers/{model}/{{dataset}}.parquet", model=MODELS),
+    output:
+        report(
+            "results/figures/verifiers/{dataset}.{ext}",
+            caption="report/verifiers.rst",
+            category="Imperfect verifiers",
+            labels={"dataset": "{dataset}", "figure": "resampling accuracy"},
+        ),
+    params:
+        figure="verifiers",
+        dpi=config["plots"]["dpi"],
+        code=CODE["plot_verifiers"],
+    log:
+        "logs/plot_verifiers/{dataset}.{ext}.log",
+    script:
+        "../workflow_scripts/plot_verifiers.py"
+
+
+rule plot_utility:
+    input:
+        expand("results/utility/{model}/{{dataset}}.parquet", model=MODELS),
+    output:
+        report(
+            "results/figures/utility/{dataset}.{ext}",
+            caption="report/utility.rst",
+            category="Imperfect verifiers",
+            labels={"dataset": "{dataset}", "figure": "utility and optimal k"},
+        ),
+    params:
+        figure="utility",
+        dpi=config["plots"]["dpi"],
+        code=CODE["plot_verifiers"],
+    log:
+        "logs/plot_utility/{dataset}.{ext}.log",
+    script:
+        "../workflow_scripts/plot_verifiers.py"

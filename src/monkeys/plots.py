@@ -68,3 +68,71 @@ def save_figure(fig: Figure, path: str | Path, dpi: int) -> None:
     finally:
         plt.close(fig)
         tmp.unlink(missing_ok=True)
+
+
+def verifier_figure(curves: pd.DataFrame, dataset: str) -> Figure:
+    """Resampling with an imperfect verifier: accuracy vs k per model, and accuracy vs
+    false-positive rate across models (with a least-squares line and Pearson r when
+    there are three models or more)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.2))
+    summary = []
+    for i, (model, curve) in enumerate(curves.groupby("model", sort=True)):
+        color = f"C{i}"
+        curve = curve.sort_values("k")
+        left.plot(curve["k"], curve["coverage_weak"], ":", color=color, label=f"{model}: weak pass@k")
+        left.plot(curve["k"], curve["coverage_strong"], "-", color=color, alpha=0.5,
+                  label=f"{model}: coverage (strong)")
+        left.fill_between(curve["k"], curve["lower"], curve["upper"], color=color, alpha=0.2,
+                          linewidth=0)
+        left.plot(curve["k"], curve["resampling_accuracy"], "o-", color=color, markersize=3,
+                  label=f"{model}: resample until weak passes")
+        left.axhline(curve["asymptote"].iat[0], color=color, linestyle="--", linewidth=1)
+        summary.append((model, curve["false_positive_rate"].iat[0],
+                        curve["single_sample_accuracy"].iat[0], color))
+    left.set_xscale("log")
+    left.set_ylim(0, 1)
+    left.set_xlabel("samples k")
+    left.set_ylabel("accuracy")
+    left.set_title(f"{dataset}: resampling with an imperfect verifier (dashed: asymptote)")
+    left.grid(True, which="both", alpha=0.3)
+    left.legend(fontsize=7, loc="upper left")
+    for model, fp, acc, color in summary:
+        right.scatter(fp, acc, color=color, label=model)
+    if len(summary) >= 3:
+        fp = np.array([s[1] for s in summary])
+        acc = np.array([s[2] for s in summary])
+        slope, intercept = np.polyfit(fp, acc, 1)
+        r = np.corrcoef(fp, acc)[0, 1]
+        xs = np.linspace(fp.min(), fp.max(), 10)
+        right.plot(xs, slope * xs + intercept, "k--", linewidth=1, label=f"fit, r = {r:.2f}")
+    right.set_xlabel("false-positive rate (weak passes, strong fails)")
+    right.set_ylabel("single-sample accuracy (strong)")
+    right.set_title("across models")
+    right.grid(True, alpha=0.3)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def utility_figure(utility: pd.DataFrame, dataset: str) -> Figure:
+    """Expected utility vs k for each false-positive cost, one panel per model; the
+    optimal k of each cost is marked."""
+    models = sorted(utility["model"].unique())
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4.0), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        part = utility[utility["model"] == model]
+        for i, (cost, rows) in enumerate(part.groupby("cost", sort=True)):
+            rows = rows.sort_values("k")
+            ax.plot(rows["k"], rows["utility"], "-", color=f"C{i}", label=f"cost {cost:g}")
+            best = rows[rows["optimal"]]
+            if len(best):
+                ax.plot(best["k"], best["utility"], "*", color=f"C{i}", markersize=12)
+        ax.axhline(0, color="k", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("samples k")
+        ax.set_ylabel("expected utility per problem")
+        ax.set_title(f"{dataset} / {model} (star: optimal k)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monkeys import tables
-from monkeys.plots import coverage_figure, save_figure
+from monkeys.plots import coverage_figure, save_figure, utility_figure, verifier_figure
 
 log = logging.getLogger("monkeys")
 
@@ -20,3 +20,17 @@ def plot_coverage(
     curves = tables.read_tables(list(coverage_paths), tables.COVERAGE)
     fits = tables.read_tables(list(fit_paths), tables.FIT)
     save_figure(coverage_figure(curves, fits, dataset), figure, dpi=dpi)
+
+
+def plot_verifiers(curve_paths: Sequence[str], figure: str | Path, *, dataset: str,
+                   dpi: int) -> None:
+    """Resampling accuracy under an imperfect verifier, all models of one dataset."""
+    curves = tables.read_tables(list(curve_paths), tables.VERIFIER_CURVES)
+    save_figure(verifier_figure(curves, dataset), figure, dpi=dpi)
+
+
+def plot_utility(utility_paths: Sequence[str], figure: str | Path, *, dataset: str,
+                 dpi: int) -> None:
+    """Expected utility vs k for each false-positive cost, all models of one dataset."""
+    utility = tables.read_tables(list(utility_paths), tables.UTILITY)
+    save_figure(utility_figure(utility, dataset), figure, dpi=dpi)
