@@ -3,6 +3,7 @@ localrules:
     coverage,
     fit,
     verifiers,
+    cost,
 
 
 rule aggregate:
@@ -64,3 +65,18 @@ rule verifiers:
         "logs/verifiers/{model}/{dataset}.log",
     script:
         "../workflow_scripts/verifiers.py"
+
+
+rule cost:
+    input:
+        coverage=expand("results/coverage/{model}/{{dataset}}.parquet", model=MODELS),
+        counts=expand("results/counts/{model}/{{dataset}}.parquet", model=MODELS),
+    output:
+        "results/cost/{dataset}.parquet",
+    params:
+        models=cost_specs(),
+        code=CODE["cost"],
+    log:
+        "logs/cost/{dataset}.log",
+    script:
+        "../workflow_scripts/cost.py"

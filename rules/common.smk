@@ -42,7 +42,17 @@ CODE = {
     "plot": code("plot", "plot_coverage"),
     "verifiers": code("verifiers", "verifiers"),
     "plot_verifiers": code("plot", "plot_verifiers"),
+    "cost": code("cost", "cost"),
+    "plot_cost": code("plot", "plot_cost"),
 }
+
+COST_KEYS = ("params_billions", "layers", "hidden_size", "price_per_mtok",
+             "price_per_mtok_prompt", "price_per_mtok_completion")
+
+
+def cost_specs():
+    """Each model's size and prices (only these keys, so other model settings rerun nothing)."""
+    return {m: {k: v for k, v in config["models"][m].items() if k in COST_KEYS} for m in MODELS}
 
 
 def has_strong_verifier(dataset):
@@ -84,7 +94,8 @@ def lineage(wildcards):
 def all_figures():
     """Every figure the configured data supports."""
     formats = config["plots"]["format"]
-    figures = expand("results/figures/coverage/{dataset}.{ext}", dataset=DATASETS, ext=formats)
+    figures = expand("results/figures/{figure}/{dataset}.{ext}", figure=["coverage", "cost"],
+                     dataset=DATASETS, ext=formats)
     strong = [d for d in DATASETS if has_strong_verifier(d)]
     figures += expand("results/figures/{figure}/{dataset}.{ext}", figure=["verifiers", "utility"],
                       dataset=strong, ext=formats)

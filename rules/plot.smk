@@ -2,6 +2,7 @@ localrules:
     plot_coverage,
     plot_verifiers,
     plot_utility,
+    plot_cost,
 
 
 rule plot_coverage:
@@ -69,3 +70,22 @@ rule plot_utility:
         "logs/plot_utility/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_verifiers.py"
+
+
+rule plot_cost:
+    input:
+        "results/cost/{dataset}.parquet",
+    output:
+        report(
+            "results/figures/cost/{dataset}.{ext}",
+            caption="report/cost.rst",
+            category="Cost",
+            labels={"dataset": "{dataset}", "figure": "coverage vs cost"},
+        ),
+    params:
+        dpi=config["plots"]["dpi"],
+        code=CODE["plot_cost"],
+    log:
+        "logs/plot_cost/{dataset}.{ext}.log",
+    script:
+        "../workflow_scripts/plot_cost.py"

@@ -136,3 +136,34 @@ def utility_figure(utility: pd.DataFrame, dataset: str) -> Figure:
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def cost_figure(cost: pd.DataFrame, dataset: str) -> Figure:
+    """Coverage vs inference FLOPs and vs dollars per problem; the Pareto frontier in black."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.2))
+    for ax, column, frontier, label, key in [
+        (axes[0], "flops", "pareto_flops", "inference FLOPs per problem", "params_billions"),
+        (axes[1], "dollars", "pareto_dollars", "dollars per problem", "price_per_mtok"),
+    ]:
+        known = cost[cost[column].notna()]
+        if known.empty:
+            ax.text(0.5, 0.5, f"no model has {key} in the config", ha="center", va="center",
+                    transform=ax.transAxes)
+        for i, (model, rows) in enumerate(known.groupby("model", sort=True)):
+            rows = rows.sort_values("k")
+            ax.plot(rows[column], rows["coverage"], "o-", color=f"C{i}", markersize=3,
+                    label=model)
+        front = known[known[frontier]].sort_values(column)
+        if len(front):
+            ax.step(front[column], front["coverage"], "k-", where="post", linewidth=1.2,
+                    label="Pareto frontier")
+            ax.set_xscale("log")
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(label)
+        ax.set_ylabel("coverage")
+        ax.grid(True, which="both", alpha=0.3)
+        if len(known):
+            ax.legend(fontsize=8)
+    fig.suptitle(f"{dataset}: coverage vs inference cost")
+    fig.tight_layout()
+    return fig

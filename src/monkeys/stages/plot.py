@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monkeys import tables
-from monkeys.plots import coverage_figure, save_figure, utility_figure, verifier_figure
+from monkeys.plots import (
+    cost_figure,
+    coverage_figure,
+    save_figure,
+    utility_figure,
+    verifier_figure,
+)
 
 log = logging.getLogger("monkeys")
 
@@ -34,3 +40,8 @@ def plot_utility(utility_paths: Sequence[str], figure: str | Path, *, dataset: s
     """Expected utility vs k for each false-positive cost, all models of one dataset."""
     utility = tables.read_tables(list(utility_paths), tables.UTILITY)
     save_figure(utility_figure(utility, dataset), figure, dpi=dpi)
+
+
+def plot_cost(cost_path: str | Path, figure: str | Path, *, dataset: str, dpi: int) -> None:
+    """Coverage against FLOPs and dollars, all models of one dataset."""
+    save_figure(cost_figure(tables.read_table(cost_path, tables.COST), dataset), figure, dpi=dpi)
