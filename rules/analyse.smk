@@ -4,6 +4,7 @@ localrules:
     fit,
     verifiers,
     cost,
+    selection,
 
 
 rule aggregate:
@@ -80,3 +81,19 @@ rule cost:
         "logs/cost/{dataset}.log",
     script:
         "../workflow_scripts/cost.py"
+
+
+rule selection:
+    input:
+        samples=shards_of("samples"),
+        verdicts=shards_of("verdicts"),
+    output:
+        "results/selection/{model}/{dataset}.parquet",
+    params:
+        analysis=config["analysis"],
+        seed=config["seed"],
+        code=CODE["selection"],
+    log:
+        "logs/selection/{model}/{dataset}.log",
+    script:
+        "../workflow_scripts/selection.py"

@@ -44,6 +44,8 @@ CODE = {
     "plot_verifiers": code("plot", "plot_verifiers"),
     "cost": code("cost", "cost"),
     "plot_cost": code("plot", "plot_cost"),
+    "selection": code("selection", "selection"),
+    "plot_selection": code("plot", "plot_selection"),
 }
 
 COST_KEYS = ("params_billions", "layers", "hidden_size", "price_per_mtok",
@@ -94,7 +96,7 @@ def lineage(wildcards):
 def all_figures():
     """Every figure the configured data supports."""
     formats = config["plots"]["format"]
-    figures = expand("results/figures/{figure}/{dataset}.{ext}", figure=["coverage", "cost"],
+    figures = expand("results/figures/{figure}/{dataset}.{ext}", figure=["coverage", "cost", "selection"],
                      dataset=DATASETS, ext=formats)
     strong = [d for d in DATASETS if has_strong_verifier(d)]
     figures += expand("results/figures/{figure}/{dataset}.{ext}", figure=["verifiers", "utility"],

@@ -3,6 +3,7 @@ localrules:
     plot_verifiers,
     plot_utility,
     plot_cost,
+    plot_selection,
 
 
 rule plot_coverage:
@@ -89,3 +90,22 @@ rule plot_cost:
         "logs/plot_cost/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_cost.py"
+
+
+rule plot_selection:
+    input:
+        expand("results/selection/{model}/{{dataset}}.parquet", model=MODELS),
+    output:
+        report(
+            "results/figures/selection/{dataset}.{ext}",
+            caption="report/selection.rst",
+            category="Selection",
+            labels={"dataset": "{dataset}", "figure": "majority vote and verifiers"},
+        ),
+    params:
+        dpi=config["plots"]["dpi"],
+        code=CODE["plot_selection"],
+    log:
+        "logs/plot_selection/{dataset}.{ext}.log",
+    script:
+        "../workflow_scripts/plot_selection.py"

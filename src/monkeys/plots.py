@@ -167,3 +167,32 @@ def cost_figure(cost: pd.DataFrame, dataset: str) -> Figure:
     fig.suptitle(f"{dataset}: coverage vs inference cost")
     fig.tight_layout()
     return fig
+
+
+def selection_figure(selection: pd.DataFrame, dataset: str) -> Figure:
+    """Coverage vs verifier-free (majority vote) and verifier-based selection, and their gap."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.2))
+    for i, (model, rows) in enumerate(selection.groupby("model", sort=True)):
+        rows = rows.sort_values("k")
+        color = f"C{i}"
+        left.plot(rows["k"], rows["coverage"], ":", color=color, label=f"{model}: coverage")
+        left.plot(rows["k"], rows["majority_vote"], "o-", color=color, markersize=3,
+                  label=f"{model}: majority vote")
+        left.plot(rows["k"], rows["verifier_based"], "s-.", color=color, markersize=3,
+                  label=f"{model}: best by {rows['verifier'].iat[0]}")
+        right.plot(rows["k"], rows["gap"], "o-", color=color, markersize=3, label=model)
+    judged = selection["judged_by"].iat[0] if len(selection) else "tests"
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("samples k")
+        ax.grid(True, which="both", alpha=0.3)
+    left.set_ylim(0, 1)
+    left.set_ylabel(f"accuracy (judged by {judged})")
+    left.set_title(f"{dataset}: choosing one of k samples")
+    left.legend(fontsize=7, loc="upper left")
+    right.axhline(0, color="k", linewidth=0.8)
+    right.set_ylabel("verifier-based − majority vote")
+    right.set_title("gap between verifier-based and verifier-free")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -11,6 +11,7 @@ from monkeys.plots import (
     cost_figure,
     coverage_figure,
     save_figure,
+    selection_figure,
     utility_figure,
     verifier_figure,
 )
@@ -45,3 +46,10 @@ def plot_utility(utility_paths: Sequence[str], figure: str | Path, *, dataset: s
 def plot_cost(cost_path: str | Path, figure: str | Path, *, dataset: str, dpi: int) -> None:
     """Coverage against FLOPs and dollars, all models of one dataset."""
     save_figure(cost_figure(tables.read_table(cost_path, tables.COST), dataset), figure, dpi=dpi)
+
+
+def plot_selection(selection_paths: Sequence[str], figure: str | Path, *, dataset: str,
+                   dpi: int) -> None:
+    """Selection accuracy vs k and the verifier-based/verifier-free gap, all models."""
+    selection = tables.read_tables(list(selection_paths), tables.SELECTION)
+    save_figure(selection_figure(selection, dataset), figure, dpi=dpi)
