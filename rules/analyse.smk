@@ -5,6 +5,7 @@ localrules:
     verifiers,
     cost,
     selection,
+    family,
 
 
 rule aggregate:
@@ -97,3 +98,19 @@ rule selection:
         "logs/selection/{model}/{dataset}.log",
     script:
         "../workflow_scripts/selection.py"
+
+
+rule family:
+    input:
+        expand("results/coverage/{model}/{{dataset}}.parquet", model=family_members()),
+    output:
+        "results/family/{dataset}.parquet",
+    params:
+        families=lambda wc: {m: config["models"][m]["family"] for m in family_members()},
+        sizes=lambda wc: {m: config["models"][m].get("params_billions", 0.0)
+                          for m in family_members()},
+        code=CODE["family"],
+    log:
+        "logs/family/{dataset}.log",
+    script:
+        "../workflow_scripts/family.py"

@@ -46,7 +46,15 @@ CODE = {
     "plot_cost": code("plot", "plot_cost"),
     "selection": code("selection", "selection"),
     "plot_selection": code("plot", "plot_selection"),
+    "family": code("family", "family"),
+    "plot_family": code("plot", "plot_family"),
 }
+
+
+def family_members():
+    """Models in a `family` that has at least two configured members."""
+    families = [config["models"][m].get("family") for m in MODELS]
+    return [m for m, f in zip(MODELS, families) if f and families.count(f) >= 2]
 
 COST_KEYS = ("params_billions", "layers", "hidden_size", "price_per_mtok",
              "price_per_mtok_prompt", "price_per_mtok_completion")
@@ -101,4 +109,6 @@ def all_figures():
     strong = [d for d in DATASETS if has_strong_verifier(d)]
     figures += expand("results/figures/{figure}/{dataset}.{ext}", figure=["verifiers", "utility"],
                       dataset=strong, ext=formats)
+    if family_members():
+        figures += expand("results/figures/family/{dataset}.{ext}", dataset=DATASETS, ext=formats)
     return figures

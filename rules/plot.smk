@@ -4,6 +4,7 @@ localrules:
     plot_utility,
     plot_cost,
     plot_selection,
+    plot_family,
 
 
 rule plot_coverage:
@@ -109,3 +110,23 @@ rule plot_selection:
         "logs/plot_selection/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_selection.py"
+
+
+rule plot_family:
+    input:
+        coverage=expand("results/coverage/{model}/{{dataset}}.parquet", model=family_members()),
+        family="results/family/{dataset}.parquet",
+    output:
+        report(
+            "results/figures/family/{dataset}.{ext}",
+            caption="report/family.rst",
+            category="Scaling",
+            labels={"dataset": "{dataset}", "figure": "model family S-curves"},
+        ),
+    params:
+        dpi=config["plots"]["dpi"],
+        code=CODE["plot_family"],
+    log:
+        "logs/plot_family/{dataset}.{ext}.log",
+    script:
+        "../workflow_scripts/plot_family.py"

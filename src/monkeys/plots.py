@@ -196,3 +196,33 @@ def selection_figure(selection: pd.DataFrame, dataset: str) -> Figure:
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def family_figure(coverage: pd.DataFrame, offsets: pd.DataFrame, dataset: str) -> Figure:
+    """Per family: coverage vs log k of each member (S-curves), and each member's horizontal
+    offset in log10 k from the largest member across coverage levels."""
+    families = sorted(offsets["family"].unique())
+    fig, axes = plt.subplots(len(families), 2, figsize=(11.0, 4.0 * len(families)), squeeze=False)
+    for (left, right), family in zip(axes, families, strict=True):
+        part = offsets[offsets["family"] == family]
+        members = (part.drop_duplicates("model").sort_values("params_billions")["model"].tolist())
+        for i, model in enumerate(members):
+            curve = coverage[coverage["model"] == model].sort_values("k")
+            left.plot(curve["k"], curve["coverage"], "o-", color=f"C{i}", markersize=3, label=model)
+            rows = part[(part["model"] == model) & part["log10_offset"].notna()]
+            right.plot(rows["level"], rows["log10_offset"], "o-", color=f"C{i}", markersize=3,
+                       label=model)
+        left.set_xscale("log")
+        left.set_ylim(0, 1)
+        left.set_xlabel("samples k")
+        left.set_ylabel("coverage")
+        left.set_title(f"{dataset}: {family} family")
+        right.axhline(0, color="k", linewidth=0.8)
+        right.set_xlabel("coverage level")
+        right.set_ylabel(f"log10 k offset from {part['reference'].iat[0]}")
+        right.set_title("samples needed, relative to the largest member")
+        for ax in (left, right):
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

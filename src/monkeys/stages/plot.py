@@ -10,6 +10,7 @@ from monkeys import tables
 from monkeys.plots import (
     cost_figure,
     coverage_figure,
+    family_figure,
     save_figure,
     selection_figure,
     utility_figure,
@@ -53,3 +54,11 @@ def plot_selection(selection_paths: Sequence[str], figure: str | Path, *, datase
     """Selection accuracy vs k and the verifier-based/verifier-free gap, all models."""
     selection = tables.read_tables(list(selection_paths), tables.SELECTION)
     save_figure(selection_figure(selection, dataset), figure, dpi=dpi)
+
+
+def plot_family(coverage_paths: Sequence[str], family_path: str | Path, figure: str | Path, *,
+                dataset: str, dpi: int) -> None:
+    """S-curves and offsets of each model family on one dataset."""
+    coverage = tables.read_tables(list(coverage_paths), tables.COVERAGE)
+    offsets = tables.read_table(family_path, tables.FAMILY)
+    save_figure(family_figure(coverage, offsets, dataset), figure, dpi=dpi)
