@@ -135,3 +135,7 @@ def test_bad_inputs():
         first_passing_accuracy([5], [2], [3], [1])
     with pytest.raises(ValueError):
         best_of_k_accuracy([0.1, 0.2], [1, 0], [3])
+
+
+def test_majority_vote_without_any_answer_is_zero():
+    assert majority_vote_accuracy([None, None, None], [1, 0, 1], [1, 3], draws=5, seed=0).tolist() == [0, 0]

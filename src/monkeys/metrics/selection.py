@@ -68,7 +68,8 @@ def majority_vote_accuracy(
     hit = np.bincount(ids[ids >= 0], weights=np.asarray(correct, dtype=np.float64)[ids >= 0],
                       minlength=len(keys))
     size = np.bincount(ids[ids >= 0], minlength=len(keys)).astype(np.float64)
-    group_accuracy = np.divide(hit, size, out=np.zeros_like(hit), where=size > 0)
+    hit = hit.astype(np.float64)
+    group_accuracy = np.divide(hit, size, out=np.zeros(len(hit)), where=size > 0)
     out = np.zeros(len(ks))
     for _ in range(draws):
         order = rng.permutation(n)
