@@ -29,6 +29,7 @@ container: config["container"]
 
 
 include: "rules/fetch.smk"
+include: "rules/testgen.smk"
 include: "rules/sample.smk"
 include: "rules/execute.smk"
 include: "rules/analyse.smk"

@@ -65,6 +65,13 @@ def cost_specs():
     return {m: {k: v for k, v in config["models"][m].items() if k in COST_KEYS} for m in MODELS}
 
 
+def strong_tests_input(wildcards):
+    """The generated strong tests of a dataset whose config asks for them (else no input)."""
+    if config["datasets"][wildcards.dataset].get("strong_tests"):
+        return f"results/datasets/{wildcards.dataset}/strong_tests.parquet"
+    return []
+
+
 def has_strong_verifier(dataset):
     """Whether a dataset's samples get a second, stronger test suite (official or generated)."""
     from monkeys.datasets.registry import DATASETS

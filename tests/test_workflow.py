@@ -28,7 +28,11 @@ def test_dry_run_multi_model_multi_dataset(tmp_path, default_config):
         "aggregate": models * datasets,
         "coverage": models * datasets,
         "fit": models * datasets,
+        "selection": models * datasets,
+        "cost": datasets,
         "plot_coverage": datasets * 2,
+        "plot_cost": datasets * 2,
+        "plot_selection": datasets * 2,
     }
     assert "results/samples/other/he-first5/16-20.parquet" in result.stdout
 

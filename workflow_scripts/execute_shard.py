@@ -3,4 +3,4 @@ from monkeys.stages.execute import execute_shard
 
 sm = snakemake  # noqa: F821
 run_job(sm, execute_shard, sm.input.problems, sm.input.samples, sm.output[0],
-        execution=sm.params.execution)
+        execution=sm.params.execution, strong_tests_path=sm.input.get("strong_tests") or None)

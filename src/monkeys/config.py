@@ -95,6 +95,23 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
                 f"invalid config: unknown dataset {registry!r} at '{where}'; "
                 f"available datasets: {', '.join(sorted(DATASETS))}"
             )
+        problem = dataset_entry_problem(name, entry, DATASETS[registry])
+        if problem:
+            raise ConfigError(f"invalid config: {problem}")
+
+
+def dataset_entry_problem(name: str, entry: Mapping[str, Any], spec: Any) -> str | None:
+    """What is wrong with a dataset entry beyond the schema (prompt, source), or None."""
+    from monkeys.datasets.prompts import PromptError, resolve_template
+
+    try:
+        resolve_template(entry.get("prompt"), spec.prompt)
+    except PromptError as exc:
+        return f"'datasets.{name}.prompt': {exc}"
+    if spec.default_source is None and not entry.get("source"):
+        return (f"'datasets.{name}' needs a `source`: dataset {spec.name!r} has no pinned "
+                f"default source (upstream: {spec.upstream})")
+    return None
 
 
 def load_config(path: str | Path) -> dict:

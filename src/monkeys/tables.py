@@ -20,6 +20,32 @@ PROBLEMS = pa.schema([
     ("canonical_solution", pa.string()),
     ("source", pa.string()),
     ("source_sha256", pa.string()),
+    # Added for more datasets (monkeys.datasets.registry fills defaults for datasets without them):
+    ("plus_test", pa.string()),       # a second, stronger check() body; "" = none
+    ("grader", pa.string()),          # "unit_tests", "stdio" or "math" (the registry's grader)
+    ("answer", pa.string()),          # math: the reference final answer; "" otherwise
+    ("time_limit_s", pa.float64()),   # stdio: per-test time limit from the problem; NaN = none
+    ("metadata", pa.string()),        # JSON object of dataset-specific fields (level, atol, ...)
+])
+
+# Generated strong tests of a code dataset (monkeys.testgen.generate_strong_tests).
+STRONG_TESTS = pa.schema([
+    ("dataset", pa.string()),
+    ("problem_id", pa.string()),
+    ("plus_test", pa.string()),       # a check() body; "" when no test could be made
+    ("num_inputs", pa.int32()),       # inputs in the test: valid seeds + generated
+    ("num_seed_inputs", pa.int32()),  # read from the base tests
+    ("num_generated", pa.int32()),    # mutants kept
+    ("num_discarded", pa.int32()),    # mutants the reference rejected (raised, too slow, unstable)
+    ("seed", pa.int64()),
+])
+
+# Rows a dataset's loader could not use (fetch with `allow_skip: true`); `row` counts from 1.
+SKIPPED_ROWS = pa.schema([
+    ("dataset", pa.string()),
+    ("row", pa.int64()),
+    ("problem_id", pa.string()),
+    ("reason", pa.string()),
 ])
 
 SAMPLES = pa.schema([
@@ -41,6 +67,19 @@ VERDICTS = pa.schema([
     ("detail", pa.string()),
     ("runtime_s", pa.float64()),
     ("passed", pa.bool_()),
+    # Added by the sandboxed execution engine (monkeys.grading.unit_tests):
+    ("num_tests", pa.int32()),                  # per-test cases of `test`; null = not split
+    ("failed_tests", pa.list_(pa.int32())),     # indices of those that failed; null = unknown
+    ("first_failed_test", pa.string()),         # source of the first failed case ("" = none)
+    ("plus_status", pa.string()),               # verdict under `plus_test`; null = no plus suite
+    ("plus_passed", pa.bool_()),
+    ("plus_error_type", pa.string()),
+    ("plus_num_tests", pa.int32()),
+    ("plus_failed_tests", pa.list_(pa.int32())),
+    ("answer", pa.string()),                    # for majority vote: math, the normalised
+                                                # answer; code, which test cases pass ("" = none)
+    ("flaky", pa.bool_()),                      # reruns (execution.reruns) disagreed
+    ("runs", pa.int32()),                       # executions per program (1 + reruns)
 ])
 
 COUNTS = pa.schema([
@@ -51,6 +90,8 @@ COUNTS = pa.schema([
     ("num_error", pa.int32()),
     ("num_timeout", pa.int32()),
     ("num_crashed", pa.int32()),
+    ("num_flaky", pa.int32()),          # samples whose reruns disagreed (execution.reruns)
+    ("num_plus_correct", pa.int32()),   # passed both `test` and `plus_test`; null = no plus suite
     ("prompt_tokens", pa.int64()),
     ("completion_tokens", pa.int64()),
     ("sample_wall_s", pa.float64()),

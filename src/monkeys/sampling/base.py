@@ -1,14 +1,20 @@
 """The sampler interface: every backend turns sample requests into completions.
 
-Backends (the embedded llama.cpp model here; vLLM, OpenAI-compatible servers and
-imports of existing sample sets later) implement `Sampler`. A request carries its
-own seed, so what a backend returns for a request never depends on which other
-requests share its batch or shard.
+Backends (embedded llama.cpp, vLLM's offline engine, OpenAI-compatible servers,
+imports of existing sample sets) implement `Sampler`. A request carries its own
+seed, so what a backend returns for a request does not depend on which other
+requests share its shard (see each backend for what it guarantees).
+
+A backend may also implement `sample_groups`, yielding the results of whole
+problems as they finish (a server backend keeps many problems in flight, vLLM
+batches many problems per call); `iter_groups` falls back to one `sample` call
+per problem. The sampling stage writes each finished problem to a part file, so
+a killed shard resumes where it stopped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -56,6 +62,7 @@ class SampleResult:
     prompt_tokens: int
     completion_tokens: int
     wall_s: float
+    seed: int | None = None   # overrides the request's seed in the table (imports record -1)
 
 
 @dataclass(frozen=True)
@@ -75,3 +82,19 @@ class Sampler(Protocol):
     def sample(self, requests: Sequence[SampleRequest], params: SamplingParams) -> list[SampleResult]:
         """One result per request, in request order."""
         ...
+
+
+def iter_groups(
+    sampler: Sampler, groups: Sequence[Sequence[SampleRequest]], params: SamplingParams
+) -> Iterator[tuple[int, list[SampleResult]]]:
+    """(group position, results in request order) for every group, as groups finish.
+
+    Uses the backend's own `sample_groups` when it has one (the order of groups may
+    then differ from the input order); otherwise one `sample` call per group.
+    """
+    own = getattr(sampler, "sample_groups", None)
+    if own is not None:
+        yield from own(groups, params)
+        return
+    for position, group in enumerate(groups):
+        yield position, sampler.sample(group, params)

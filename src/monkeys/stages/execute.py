@@ -5,14 +5,97 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from monkeys import tables
-from monkeys.execution.sandbox import Limits
+from monkeys.execution.sandbox import Isolation, Limits
 from monkeys.grading.unit_tests import grade_unit_tests
 
 log = logging.getLogger("monkeys")
+
+
+def limits_from(execution: Mapping[str, Any]) -> tuple[Limits, Limits]:
+    """(limits for the `test` suite, limits for the `plus_test` suite) from the config section."""
+    limits = Limits(
+        timeout_s=float(execution["timeout_s"]),
+        memory_mb=int(execution["memory_mb"]),
+        file_size_mb=int(execution.get("file_size_mb", 16)),
+        max_processes=int(execution.get("max_processes", 16)),
+    )
+    plus = execution.get("plus_timeout_s")
+    return limits, (replace(limits, timeout_s=float(plus)) if plus else limits)
+
+
+def isolation_from(execution: Mapping[str, Any]) -> Isolation:
+    return Isolation(level=str(execution.get("isolation", "process")),
+                     image=str(execution.get("image", Isolation.image)),
+                     disk_mb=int(execution.get("disk_mb", 64)))
+
+
+def _describe(report: list[dict[str, Any]]) -> str:
+    if not report:
+        return "no fork servers started"
+    iso = [r.get("isolation") or {} for r in report]
+    return (f"{len(report)} fork server(s), python {report[0].get('python')}, "
+            f"own uid: {all(r.get('drops_to') for r in report)}, "
+            f"no network: {all(i.get('network') for i in iso)}, "
+            f"read-only filesystem: {all(i.get('filesystem') for i in iso)}"
+            + (f" ({iso[0].get('why')})" if iso[0].get("why") else ""))
+
+
+def _grade(grader: str, problems: pd.DataFrame, samples: pd.DataFrame,
+           execution: Mapping[str, Any], report: list[dict[str, Any]]) -> pd.DataFrame:
+    limits, plus_limits = limits_from(execution)
+    workers = int(execution["workers"])
+    if grader == "unit_tests":
+        return grade_unit_tests(
+            problems, samples, limits, workers, plus_limits=plus_limits,
+            isolation=isolation_from(execution), reruns=int(execution.get("reruns", 0)),
+            dedupe=bool(execution.get("dedupe", True)),
+            per_test=bool(execution.get("per_test", True)), report=report)
+    if grader == "stdio":
+        from monkeys.grading.stdio import grade_stdio
+
+        return grade_stdio(problems, samples, limits, workers)
+    if grader == "math":
+        from monkeys.grading.math import grade_math
+
+        return grade_math(problems, samples)
+    raise ValueError(f"unknown grader {grader!r}")
+
+
+def with_strong_tests(problems: pd.DataFrame, strong: pd.DataFrame) -> pd.DataFrame:
+    """Problems whose `plus_test` is empty take the generated strong test, if there is one."""
+    generated = strong.set_index("problem_id")["plus_test"]
+    fill = problems["problem_id"].map(generated).fillna("")
+    problems = problems.copy()
+    problems["plus_test"] = problems["plus_test"].where(problems["plus_test"] != "", fill)
+    return problems
+
+
+def answers(verdicts: pd.DataFrame) -> pd.Series:
+    """What majority vote compares: the normalised answer (math), else the sample's behaviour on
+    the test cases (which of them pass; programs that fail to run are grouped by error)."""
+    if "normalised_answer" in verdicts:
+        math = verdicts["normalised_answer"].fillna("").astype(str)
+    else:
+        math = pd.Series("", index=verdicts.index)
+
+    def behaviour(row: pd.Series) -> str:
+        if row["status"] == "passed":
+            return "pass"
+        failed = row.get("failed_tests")
+        if failed is not None and not (isinstance(failed, float) and np.isnan(failed)):
+            return "fail:" + ",".join(str(int(i)) for i in failed)
+        return f"{row['status']}:{row['error_type']}"
+
+    code = verdicts.apply(behaviour, axis=1) if len(verdicts) else math
+    return math.where(math != "", code)
 
 
 def execute_shard(
@@ -21,11 +104,33 @@ def execute_shard(
     out: str | Path,
     *,
     execution: Mapping[str, Any],
+    strong_tests_path: str | Path | None = None,
 ) -> None:
-    """Run every sample of a shard against its tests in the sandbox; write verdicts."""
+    """Run every sample of a shard against its tests in the sandbox; write verdicts.
+
+    Samples are judged by their problem's grader (unit tests in the sandbox by default);
+    with `strong_tests_path`, generated strong tests are the plus suite where the dataset
+    ships none.
+    """
     problems = tables.read_table(problems_path, tables.PROBLEMS)
+    if strong_tests_path:
+        problems = with_strong_tests(problems, tables.read_table(strong_tests_path,
+                                                                 tables.STRONG_TESTS))
     samples = tables.read_table(samples_path, tables.SAMPLES)
-    limits = Limits(timeout_s=float(execution["timeout_s"]), memory_mb=int(execution["memory_mb"]))
-    verdicts = grade_unit_tests(problems, samples, limits, workers=int(execution["workers"]))
-    tables.write_table(verdicts, out, tables.VERDICTS)
+    by_problem = problems.set_index("problem_id")["grader"] if "grader" in problems else None
+    graders = (samples["problem_id"].map(by_problem).fillna("unit_tests").replace("", "unit_tests")
+               if by_problem is not None else pd.Series("unit_tests", index=samples.index))
+    report: list[dict[str, Any]] = []
+    frames = []
+    for grader, part in samples.groupby(graders, sort=False):
+        frame = _grade(str(grader), problems, part.reset_index(drop=True), execution, report)
+        frame.index = part.index
+        frames.append(frame)
+    verdicts = pd.concat(frames).sort_index() if frames else tables.VERDICTS.empty_table().to_pandas()
+    verdicts["answer"] = answers(verdicts)
+    for name in tables.VERDICTS.names:
+        if name not in verdicts:
+            verdicts[name] = {"flaky": False, "runs": 1}.get(name)
+    tables.write_table(verdicts.reset_index(drop=True), out, tables.VERDICTS)
+    log.info("sandbox (isolation %s): %s", execution.get("isolation", "process"), _describe(report))
     log.info("%s: %s", samples_path, verdicts["status"].value_counts().to_dict())

@@ -1,10 +1,19 @@
-"""The sampling stage: draw one shard of samples with a configured backend."""
+"""The sampling stage: draw one shard of samples with a configured backend.
+
+A shard is sample indices [start, stop) of every selected problem. Finished
+problems go to part files as they finish (`monkeys.sampling.parts`), so a
+shard killed by the scheduler, the OOM killer or a node failure resumes where
+it stopped; its output is written, atomically, only when every problem is done,
+and equals what an uninterrupted run writes (up to wall times). Progress
+(problems, samples/s, tokens/s, ETA) goes to the job's log.
+"""
 
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +21,10 @@ import pandas as pd
 
 from monkeys import tables
 from monkeys.datasets.registry import select_problems
-from monkeys.sampling.base import SampleRequest, SamplingParams
+from monkeys.hashing import code_hash, module_closure, sha256_bytes
+from monkeys.sampling.base import SampleRequest, SampleResult, SamplingParams, iter_groups
+from monkeys.sampling.parts import ShardParts, fingerprint
+from monkeys.sampling.progress import Progress
 from monkeys.sampling.seeds import derive_seed
 from monkeys.sampling.weights import (
     Weights,
@@ -22,6 +34,13 @@ from monkeys.sampling.weights import (
 )
 
 log = logging.getLogger("monkeys")
+
+BACKENDS = ("embedded", "vllm", "openai", "import")
+
+# Settings that change how a backend is reached, not what it samples: a shard resumed
+# against another replica of the same server (or with other retry limits) keeps its parts.
+OPERATIONAL = {"openai": {"base_url", "api_key_env", "max_concurrency", "max_retries",
+                          "backoff_s", "max_backoff_s", "timeout_s"}}
 
 
 def _weights_here(manifest: str | Path, weights_spec: Mapping[str, Any]) -> Weights:
@@ -43,11 +62,34 @@ def make_sampler(model: str, model_spec: Mapping[str, Any], weights: Weights):
     """The sampler backend named by the model's config."""
     backend = model_spec["backend"]
     if backend == "embedded":
+        parallel = int(model_spec.get("parallel", 1))
+        if parallel > 1:
+            from monkeys.sampling.batched import LlamaBatchedSampler
+
+            return LlamaBatchedSampler(weights.path, name=model, threads=model_spec["threads"],
+                                       context_length=model_spec["context_length"],
+                                       parallel=parallel)
         from monkeys.sampling.embedded import LlamaCppSampler
 
         return LlamaCppSampler(weights.path, name=model, threads=model_spec["threads"],
                                context_length=model_spec["context_length"])
-    raise ValueError(f"model {model!r}: unknown backend {backend!r}")
+    if backend == "vllm":
+        from monkeys.sampling.vllm_engine import VLLMSampler
+
+        spec = dict(model_spec.get("vllm") or {})
+        revision = (model_spec.get("weights") or {}).get("revision")
+        if revision:
+            spec.setdefault("revision", revision)
+        return VLLMSampler(weights.path, name=model, spec=spec)
+    if backend == "openai":
+        from monkeys.sampling.openai_api import OpenAISampler
+
+        return OpenAISampler(name=model, config=model_spec["openai"])
+    if backend == "import":
+        from monkeys.sampling.importer import ImportSampler
+
+        return ImportSampler(name=model, spec=model_spec["import"])
+    raise ValueError(f"model {model!r}: unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
 
 
 def sample_requests(
@@ -63,6 +105,55 @@ def sample_requests(
     ]
 
 
+def _groups(requests: Sequence[SampleRequest]) -> list[list[SampleRequest]]:
+    """Consecutive requests of the same problem (sample_requests' order)."""
+    groups: list[list[SampleRequest]] = []
+    for request in requests:
+        if groups and groups[-1][0].problem_id == request.problem_id:
+            groups[-1].append(request)
+        else:
+            groups.append([request])
+    return groups
+
+
+def samples_frame(model: str, dataset: str, requests: Sequence[SampleRequest],
+                  results: Sequence[SampleResult]) -> pd.DataFrame:
+    """Rows of the SAMPLES table for requests and their results."""
+    return pd.DataFrame({
+        "model": model,
+        "dataset": dataset,
+        "problem_id": [r.problem_id for r in requests],
+        "sample_index": [r.sample_index for r in requests],
+        "seed": [r.seed if s.seed is None else s.seed for r, s in zip(requests, results, strict=True)],
+        "completion": [s.completion for s in results],
+        "finish_reason": [s.finish_reason for s in results],
+        "prompt_tokens": [s.prompt_tokens for s in results],
+        "completion_tokens": [s.completion_tokens for s in results],
+        "wall_s": [s.wall_s for s in results],
+    }, columns=tables.SAMPLES.names)
+
+
+def job_key(*, model: str, model_spec: Mapping[str, Any], problems: pd.DataFrame,
+            sampling: Mapping[str, Any], seed: int, start: int, stop: int, weights: Weights) -> str:
+    """What determines a shard's samples; part files of another key are not reused."""
+    prompts = "\x1e".join(f"{p}\x1f{q}" for p, q in zip(problems["problem_id"], problems["prompt"],
+                                                         strict=True))
+    spec = {k: v for k, v in model_spec.items() if k != "resources"}
+    for section, keys in OPERATIONAL.items():
+        if isinstance(spec.get(section), Mapping):
+            spec[section] = {k: v for k, v in spec[section].items() if k not in keys}
+    return fingerprint({
+        "model": model,
+        "model_spec": spec,
+        "problems": sha256_bytes(prompts.encode("utf-8")),
+        "sampling": dict(sampling),
+        "seed": seed,
+        "range": [start, stop],
+        "weights": [weights.sha256, weights.source],
+        "code": code_hash(module_closure("monkeys.stages.sample")),
+    })
+
+
 def sample_shard(
     problems_path: str | Path,
     manifest: str | Path,
@@ -75,20 +166,49 @@ def sample_shard(
     seed: int,
     start: int,
     stop: int,
+    progress_interval_s: float = 10.0,
 ) -> None:
-    """Draw samples [start, stop) for every selected problem and write the shard."""
+    """Draw samples [start, stop) for every selected problem and write the shard.
+
+    Resumes from `<out>.part/` when an earlier run of the same job was killed.
+    """
+    started = time.perf_counter()
     problems = select_problems(tables.read_table(problems_path, tables.PROBLEMS),
                                selection.get("problems"), selection.get("limit"))
-    sampler = make_sampler(model, model_spec, _weights_here(manifest, model_spec["weights"]))
-    requests = sample_requests(problems, seed=seed, model=model, start=start, stop=stop)
-    results = sampler.sample(requests, SamplingParams.from_config(dict(sampling)))
-    frame = pd.DataFrame([vars(r) for r in results])
-    frame.insert(0, "model", model)
-    frame.insert(1, "dataset", problems["dataset"].iat[0])
-    frame.insert(2, "problem_id", [r.problem_id for r in requests])
-    frame.insert(3, "sample_index", [r.sample_index for r in requests])
-    frame.insert(4, "seed", [r.seed for r in requests])
+    dataset = str(problems["dataset"].iat[0])
+    weights = _weights_here(manifest, model_spec.get("weights") or {})
+    params = SamplingParams.from_config(dict(sampling))
+    groups = _groups(sample_requests(problems, seed=seed, model=model, start=start, stop=stop))
+    parts = ShardParts(out, job_key(model=model, model_spec=model_spec, problems=problems,
+                                    sampling=sampling, seed=seed, start=start, stop=stop,
+                                    weights=weights))
+    done = parts.open()
+    todo = [i for i in range(len(groups)) if i not in done]
+    label = f"{model}/{dataset} {start}-{stop}"
+    if done:
+        log.info("%s: resuming, %d of %d problems already done in %s", label, len(done),
+                 len(groups), parts.dir)
+    progress = Progress(label, len(groups), sum(map(len, groups)), resumed_problems=len(done),
+                        resumed_samples=sum(len(done[i]) for i in done),
+                        interval_s=progress_interval_s)
+    if todo:
+        sampler = make_sampler(model, model_spec, weights)
+        log.info("%s: %s backend %s, %d problems x %d samples to draw", label, sampler.info.backend,
+                 sampler.info.details, len(todo), stop - start)
+        try:
+            for local, results in iter_groups(sampler, [groups[i] for i in todo], params):
+                position = todo[local]
+                frame = samples_frame(model, dataset, groups[position], results)
+                parts.write(position, frame)
+                done[position] = frame
+                progress.update(len(frame), int(frame["completion_tokens"].sum()))
+        finally:
+            close = getattr(sampler, "close", None)
+            if close is not None:
+                close()
+    frame = pd.concat([done[i] for i in range(len(groups))], ignore_index=True)
     tables.write_table(frame, out, tables.SAMPLES)
-    log.info("%s/%s %d-%d: %d samples, %.1f s sampling, %d completion tokens", model,
-             frame["dataset"].iat[0], start, stop, len(frame), frame["wall_s"].sum(),
-             frame["completion_tokens"].sum())
+    parts.remove()
+    log.info("%s: wrote %d samples (%d prompt + %d completion tokens) in %.1f s", label, len(frame),
+             frame["prompt_tokens"].sum(), frame["completion_tokens"].sum(),
+             time.perf_counter() - started)

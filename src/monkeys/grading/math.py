@@ -1,0 +1,371 @@
+"""Final-answer grading for math datasets (GSM8K, MATH): extract, normalise, compare.
+
+- `extract_answer`: GSM8K's ``#### <answer>`` line, MATH's last ``\\boxed{...}`` (or
+  ``\\fbox``), Minerva's "The final answer is X", then (unless disabled) the last number in
+  the text.
+- `normalise_answer`: a canonical text, used for string equality and majority vote:
+  the MATH normaliser of Hendrycks et al. (strip ``$``, ``\\left``/``\\right``, ``\\text{units}``,
+  ``^\\circ``, ``\\%``, spaces; ``\\dfrac``/``\\tfrac`` -> ``\\frac``; ``\\frac12`` ->
+  ``\\frac{1}{2}``; ``x = 5`` -> ``5``), plus thousands separators, unicode minus, trailing
+  periods and unit words after a number. A plain number (integer, decimal, fraction
+  ``a/b`` or ``\\frac{a}{b}``, with sign) becomes its exact reduced value (``0.5`` and
+  ``\\frac{1}{2}`` are both ``1/2``), so equal numbers vote together.
+- `is_equivalent`: equal normalised texts, or equal exact numbers, or equivalence by
+  `math-verify` (Hugging Face; LaTeX and expressions parsed to SymPy, sets, intervals,
+  tuples, equations), with a timeout; any failure of the symbolic check counts as "not shown
+  equivalent", never as an exception.
+
+Conventions (those of the MATH benchmark): a percent sign is dropped (``50\\%`` equals
+``50``, not ``0.5``); units are dropped; decimals and fractions are equal only when exactly
+equal (``0.33`` is not ``1/3``).
+
+`grade_math` turns samples into verdicts: `passed`, or `failed` with error_type
+`wrong_answer`, `no_answer` (nothing could be extracted) or `unparseable` (something was
+extracted, but neither it nor the reference could be read as math, and the texts differ).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import pandas as pd
+
+MAX_ANSWER_CHARS = 500  # longer extracted answers are compared as text only
+SYMBOLIC_TIMEOUT_S = 3
+
+# --- extraction --------------------------------------------------------------------------------
+
+_NUMBER = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:/\d+)?|-?\.\d+"
+_LAST_NUMBER = re.compile(rf"({_NUMBER})")
+_FINAL_ANSWERS = [  # in order of preference; Minerva's format first
+    re.compile(rf"{lead}\s*(.+?)(?:\.\s*I hope it is correct|\n|$)", re.IGNORECASE)
+    for lead in (r"final answer is:?", r"the answer is:?", r"answer:")
+]
+
+
+def _braced(text: str, start: int) -> tuple[str, int] | None:
+    """The content of the {...} group opening at text[start], and the index after it."""
+    if start >= len(text) or text[start] != "{":
+        return None
+    depth = 0
+    for index in range(start, len(text)):
+        char = text[index]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : index], index + 1
+    return None
+
+
+def last_boxed(text: str) -> str | None:
+    """The content of the last ``\\boxed{...}``/``\\fbox{...}`` (or ``\\boxed 5``) in text."""
+    best = None
+    for match in re.finditer(r"\\(?:boxed|fbox)\s*", text):
+        after = match.end()
+        group = _braced(text, after)
+        if group is not None:
+            best = group[0]
+        elif match.group(0).endswith(" ") or text[match.end() - 1 : match.end()].isspace():
+            word = re.match(r"[^\s$]+", text[after:])
+            if word:
+                best = word.group(0).rstrip(".,;:")
+    return best.strip() if best is not None else None
+
+
+def last_number(text: str) -> str | None:
+    """The last number in text (sign, thousands separators, decimals and a/b kept)."""
+    found = _LAST_NUMBER.findall(text.replace("−", "-"))
+    return found[-1] if found else None
+
+
+def extract_answer(text: str, style: str = "auto", fallback: bool = True) -> str | None:
+    """The final answer stated in a solution text, or None.
+
+    style "gsm8k": the text after the last ``####``; "math": the last ``\\boxed{}``, then
+    "The final answer is ..."; "auto": all of these. Then, with `fallback`, the last number.
+    """
+    if not isinstance(text, str) or not text.strip():
+        return None
+    if style in ("gsm8k", "auto") and "####" in text:
+        tail = text.rsplit("####", 1)[1].strip()
+        line = tail.splitlines()[0].strip() if tail else ""
+        if line:
+            return line
+    if style in ("math", "auto"):
+        boxed = last_boxed(text)
+        if boxed:
+            return boxed
+        for pattern in _FINAL_ANSWERS:
+            finals = pattern.findall(text)
+            answer = finals[-1].strip().rstrip(".").strip() if finals else ""
+            if answer:
+                return answer
+    if fallback:
+        return last_number(text)
+    return None
+
+
+# --- normalisation -----------------------------------------------------------------------------
+
+
+def _fix_fracs(text: str) -> str:
+    r"""\frac12 -> \frac{1}{2}, \frac1{2} -> \frac{1}{2} (Hendrycks's _fix_fracs)."""
+    parts = text.split("\\frac")
+    out = parts[0]
+    for part in parts[1:]:
+        out += "\\frac"
+        if part.startswith("{") or len(part) < 2:
+            out += part
+            continue
+        a, b, rest = part[0], part[1], part[2:]
+        if b == "{":
+            out += "{" + a + "}" + b + rest
+        else:
+            out += "{" + a + "}{" + b + "}" + rest
+    return out
+
+
+def _strip_units(text: str) -> str:
+    r"""Remove \text{...}/\mbox{...} units after something else, and unit words after a number."""
+    stripped = re.sub(r"\\(?:text|mbox|textbf|mathrm)\s*\{\s*[^{}]*\}\s*$", "", text).strip()
+    if stripped and stripped != text:
+        text = stripped
+    match = re.match(rf"^({_NUMBER})\s*([A-Za-z][A-Za-z .]*)$", text)
+    if match and len(match.group(2).strip(". ")) >= 2:
+        return match.group(1)
+    return text
+
+
+def _unwrap_text(text: str) -> str:
+    r"""\text{Tuesday} -> Tuesday (when the whole answer is text)."""
+    match = re.fullmatch(r"\\(?:text|mbox|textbf|mathrm)\s*\{([^{}]*)\}", text)
+    return match.group(1).strip() if match else text
+
+
+def _basic(text: str) -> str:
+    text = text.strip().replace("−", "-").replace("\n", " ")
+    for _ in range(2):
+        text = text.strip()
+        if text.startswith("$") and text.endswith("$"):
+            text = text.strip("$")
+        for left, right in (("\\(", "\\)"), ("\\[", "\\]")):
+            if text.startswith(left) and text.endswith(right):
+                text = text[len(left) : -len(right)]
+        if text.startswith("\\boxed"):
+            inner = last_boxed(text)
+            if inner is not None:
+                text = inner
+    text = text.rstrip(".").strip()
+    text = re.sub(r"\\[!,;:]|\\quad|\\qquad", " ", text)
+    text = text.replace("\\\\", "\\")
+    text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    text = text.replace("\\left", "").replace("\\right", "")
+    text = re.sub(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°", "", text)
+    text = text.replace("\\$", "").replace("$", "")
+    text = text.replace("\\%", "").replace("%", "")
+    text = _strip_units(text.strip())
+    text = _unwrap_text(text)
+    return text.strip()
+
+
+def _drop_lhs(text: str) -> str:
+    """'x = 5' -> '5' (a short variable on the left, as the MATH normaliser does)."""
+    parts = text.split("=")
+    if len(parts) == 2 and len(parts[0].strip()) <= 2 and parts[1].strip():
+        return parts[1].strip()
+    return text
+
+
+def _to_fraction(text: str) -> Fraction | None:
+    """An exact value for a plain number: int, decimal, a/b, \\frac{a}{b}, with sign."""
+    text = text.replace(" ", "")
+    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", text):
+        text = text.replace(",", "")
+    match = re.fullmatch(r"(-?)\\frac\{(-?\d+(?:\.\d+)?)\}\{(-?\d+(?:\.\d+)?)\}", text)
+    if match:
+        sign, num, den = match.groups()
+        text = f"{sign}{num}/{den}"
+    match = re.fullmatch(r"(-?\d+(?:\.\d+)?)/(-?\d+(?:\.\d+)?)", text)
+    try:
+        if match:
+            den = Fraction(match.group(2))
+            return None if den == 0 else Fraction(match.group(1)) / den
+        if re.fullmatch(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,3})?", text):
+            return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return None
+
+
+def _fraction_text(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def normalise_answer(text: str | None) -> str:
+    """The canonical text of an answer (see the module docstring); "" for no answer."""
+    if text is None:
+        return ""
+    text = _basic(str(text))
+    text = _drop_lhs(text)
+    text = _fix_fracs(text.replace(" ", ""))
+    value = _to_fraction(text)
+    if value is not None:
+        return _fraction_text(value)
+    return text
+
+
+# --- equivalence -------------------------------------------------------------------------------
+
+
+def _symbolic_safe(text: str) -> bool:
+    """Refuse inputs that could make SymPy compute huge numbers (10^{10^{10}}, 99999!)."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return False
+    if re.search(r"\^\s*\{?\s*\(?\s*-?\d{4,}", text) or re.search(r"\^\s*\{[^{}]*\^", text):
+        return False
+    if re.search(r"\d{4,}\s*!", text) or text.count("^") > 8:
+        return False
+    return True
+
+
+def _mv_parse(text: str) -> list:
+    from math_verify import parse
+
+    timeout = SYMBOLIC_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
+    wrapped = text if "$" in text or "\\boxed" in text else f"${text}$"
+    try:
+        return parse(wrapped, parsing_timeout=timeout)
+    except Exception:  # noqa: BLE001 - unparseable is an outcome, not an error
+        return []
+
+
+def _mv_verify(gold: list, pred: list) -> bool:
+    from math_verify import verify
+
+    timeout = SYMBOLIC_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
+    try:
+        return bool(verify(gold, pred, timeout_seconds=timeout))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of comparing one answer with a reference."""
+
+    equivalent: bool
+    parsed: bool  # whether both sides could be read as math (numbers or SymPy)
+    how: str  # "text", "number", "symbolic" or "" when not equivalent
+
+
+def compare_answers(answer: str, reference: str) -> Comparison:
+    """Compare an extracted answer with the reference answer (see the module docstring)."""
+    norm_a, norm_r = normalise_answer(answer), normalise_answer(reference)
+    if not norm_a:
+        return Comparison(False, False, "")
+    if norm_a == norm_r:
+        return Comparison(True, True, "text")
+    value_a, value_r = _to_fraction(norm_a), _to_fraction(norm_r)
+    if value_a is not None and value_r is not None:
+        return Comparison(value_a == value_r, True, "number" if value_a == value_r else "")
+    if not (_symbolic_safe(answer) and _symbolic_safe(reference)):
+        return Comparison(False, False, "")
+    gold = _mv_parse(_basic(reference)) or _mv_parse(reference)
+    pred = _mv_parse(_basic(answer)) or _mv_parse(answer)
+    if not gold or not pred:
+        return Comparison(False, False, "")
+    ok = _mv_verify(gold, pred)
+    return Comparison(ok, True, "symbolic" if ok else "")
+
+
+def is_equivalent(answer: str | None, reference: str) -> bool:
+    """Whether an answer equals the reference answer (never raises)."""
+    if answer is None:
+        return False
+    try:
+        return compare_answers(answer, reference).equivalent
+    except Exception:  # noqa: BLE001 - a grader must not crash on odd text
+        return False
+
+
+def majority_vote(answers: Iterable[str | None]) -> tuple[str, int]:
+    """The most common normalised answer and its count ("" and 0 when there is none).
+
+    Ties go to the answer seen first.
+    """
+    keys = [normalise_answer(a) for a in answers if a is not None]
+    counts = Counter(k for k in keys if k)
+    if not counts:
+        return "", 0
+    best = max(counts.values())
+    for key in keys:
+        if counts.get(key) == best:
+            return key, best
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- grading samples -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MathVerdict:
+    """One sample's verdict, in the terms of monkeys.tables.VERDICTS."""
+
+    status: str  # "passed" or "failed"
+    error_type: str  # "", "wrong_answer", "no_answer" or "unparseable"
+    detail: str
+    extracted: str
+    normalised: str
+
+
+def grade_answer(completion: str, reference: str, style: str = "auto") -> MathVerdict:
+    """Extract the answer from a completion and judge it against the reference answer."""
+    extracted = extract_answer(completion, style)
+    if extracted is None:
+        return MathVerdict("failed", "no_answer", "no final answer found", "", "")
+    normalised = normalise_answer(extracted)
+    try:
+        result = compare_answers(extracted, reference)
+    except Exception as exc:  # noqa: BLE001 - unparseable is a verdict, not an exception
+        result = Comparison(False, False, f"comparison failed: {type(exc).__name__}")
+    detail = json.dumps({"extracted": extracted[:200], "normalised": normalised[:200],
+                         "reference": reference[:200], "how": result.how})
+    if result.equivalent:
+        return MathVerdict("passed", "", detail, extracted, normalised)
+    readable = result.parsed or _to_fraction(normalised) is not None
+    kind = "wrong_answer" if readable else "unparseable"
+    return MathVerdict("failed", kind, detail, extracted, normalised)
+
+
+def grade_math(problems: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+    """Verdicts (monkeys.tables.VERDICTS columns, plus `extracted_answer` and
+    `normalised_answer` for majority vote) for every sample, in sample order."""
+    by_id = problems.set_index("problem_id")
+    missing = sorted(set(samples["problem_id"]) - set(by_id.index))
+    if missing:
+        raise ValueError(f"samples refer to problems not in the dataset: {missing[:5]}")
+    styles = {pid: json.loads(meta or "{}").get("style", "auto")
+              for pid, meta in zip(by_id.index, by_id["metadata"], strict=True)}
+    rows = []
+    for pid, completion in zip(samples["problem_id"], samples["completion"], strict=True):
+        started = time.perf_counter()
+        verdict = grade_answer(completion, by_id.at[pid, "answer"], styles[pid])
+        rows.append((verdict, time.perf_counter() - started))
+    verdicts = samples[["model", "dataset", "problem_id", "sample_index"]].reset_index(drop=True)
+    verdicts["status"] = [v.status for v, _ in rows]
+    verdicts["error_type"] = [v.error_type for v, _ in rows]
+    verdicts["detail"] = [v.detail for v, _ in rows]
+    verdicts["runtime_s"] = [t for _, t in rows]
+    verdicts["passed"] = verdicts["status"] == "passed"
+    verdicts["extracted_answer"] = [v.extracted for v, _ in rows]
+    verdicts["normalised_answer"] = [v.normalised for v, _ in rows]
+    return verdicts

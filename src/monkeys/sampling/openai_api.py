@@ -1,0 +1,317 @@
+"""The `openai` backend: any OpenAI-compatible server (vLLM, SGLang, llama.cpp, hosted APIs).
+
+Requests go to `{base_url}/completions` (completion-style prompts, as the
+papers use for base models) or `{base_url}/chat/completions` (`endpoint: chat`,
+the prompt as one user message). At most `max_concurrency` requests are in
+flight; a request that fails with HTTP 408, 429 or 5xx, a timeout or a dropped
+connection is retried up to `max_retries` times with exponential backoff
+(`backoff_s * 2**attempt`, capped at `max_backoff_s`, with jitter, or the
+server's Retry-After when it sends one); any other HTTP error, or running out
+of retries, fails the shard with a message naming the URL and the last error.
+Problems finished before the failure are kept by the sampling stage.
+
+Each request carries the sample's seed (`seed`); whether the server honours it
+is up to the server. With `n_per_request: k > 1` one request asks for k samples
+(`n`) of aligned blocks of k sample indices, seeded with the block's first seed
+(recorded as the seed of all k samples); servers that ignore `n` (llama.cpp's
+returns one choice) are detected and fail with a clear message. With n > 1
+the server reports completion tokens per request only, so they are split over
+the choices in proportion to their lengths (an estimate).
+
+The API key is read from the environment variable named by `api_key_env` when
+the sampler starts; it is sent only in the Authorization header and is never
+logged or written to provenance (only the variable's name is).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from http.client import HTTPException
+from typing import Any
+
+from monkeys.errors import MonkeysError
+from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, SamplingParams
+
+log = logging.getLogger("monkeys")
+
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+class OpenAIBackendError(MonkeysError, RuntimeError):
+    """The server could not be used (bad configuration, a non-retryable error, or retries exhausted)."""
+
+
+@dataclass(frozen=True)
+class OpenAIConfig:
+    """The `openai` section of a model's config."""
+
+    base_url: str
+    model: str
+    api_key_env: str | None = None
+    endpoint: str = "completions"
+    max_concurrency: int = 8
+    max_retries: int = 5
+    backoff_s: float = 1.0
+    max_backoff_s: float = 60.0
+    timeout_s: float = 600.0
+    n_per_request: int = 1
+    stop_limit: int | None = None
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, spec: Mapping[str, Any]) -> OpenAIConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise OpenAIBackendError(f"unknown openai settings {unknown}; allowed: {sorted(known)}")
+        if "base_url" not in spec or "model" not in spec:
+            raise OpenAIBackendError("the openai backend needs `base_url` and `model`")
+        return cls(**dict(spec))
+
+
+def split_tokens(total: int, texts: Sequence[str]) -> list[int]:
+    """Split `total` tokens over texts in proportion to their lengths (sums to `total`)."""
+    if not texts:
+        return []
+    weights = [max(len(t), 1) for t in texts]
+    scale = total / sum(weights)
+    shares = [w * scale for w in weights]
+    out = [int(s) for s in shares]
+    order = sorted(range(len(texts)), key=lambda i: (out[i] - shares[i], i))
+    for i in order[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def apply_stops(text: str, stops: Sequence[str]) -> tuple[str, bool]:
+    """Cut `text` at the first occurrence of any stop sequence; (text, whether cut)."""
+    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return (text[:min(hits)], True) if hits else (text, False)
+
+
+def blocks(requests: Sequence[SampleRequest], size: int) -> list[list[SampleRequest]]:
+    """Requests of one prompt grouped into aligned blocks of `size` sample indices."""
+    groups: dict[int, list[SampleRequest]] = {}
+    for request in sorted(requests, key=lambda r: r.sample_index):
+        groups.setdefault(request.sample_index // size, []).append(request)
+    return [groups[key] for key in sorted(groups)]
+
+
+class OpenAISampler:
+    """Draws completions from an OpenAI-compatible HTTP server."""
+
+    def __init__(self, *, name: str, config: Mapping[str, Any]):
+        self.config = OpenAIConfig.from_config(config)
+        cfg = self.config
+        if cfg.endpoint not in ("completions", "chat"):
+            raise OpenAIBackendError(f"openai endpoint must be 'completions' or 'chat', not {cfg.endpoint!r}")
+        self._api_key = None
+        if cfg.api_key_env:
+            self._api_key = os.environ.get(cfg.api_key_env)
+            if not self._api_key:
+                raise OpenAIBackendError(
+                    f"model {name!r}: environment variable {cfg.api_key_env} (openai.api_key_env) "
+                    "is not set; export the API key under that name")
+        path = "completions" if cfg.endpoint == "completions" else "chat/completions"
+        self.url = cfg.base_url.rstrip("/") + "/" + path
+        self._lock = threading.Lock()
+        self.stats = {"requests": 0, "attempts": 0, "retries": 0}
+        self.info = SamplerInfo(
+            backend="openai",
+            model=name,
+            details={
+                "base_url": cfg.base_url,
+                "served_model": cfg.model,
+                "endpoint": cfg.endpoint,
+                "max_concurrency": cfg.max_concurrency,
+                "n_per_request": cfg.n_per_request,
+                "api_key_env": cfg.api_key_env,   # the variable's name, never its value
+            },
+        )
+
+    # -- HTTP ---------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.stats[key] += 1
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with retries on 408/429/5xx, timeouts and dropped connections."""
+        cfg = self.config
+        data = json.dumps(body).encode("utf-8")
+        self._count("requests")
+        last = ""
+        for attempt in range(cfg.max_retries + 1):
+            self._count("attempts")
+            retry_after = None
+            try:
+                request = urllib.request.Request(self.url, data=data, headers=self._headers(),
+                                                 method="POST")
+                with urllib.request.urlopen(request, timeout=cfg.timeout_s) as response:
+                    return json.loads(response.read().decode("utf-8"))
+            except urllib.error.HTTPError as exc:
+                detail = exc.read()[:300].decode("utf-8", errors="replace").strip()
+                last = f"HTTP {exc.code}: {detail or exc.reason}"
+                if exc.code not in RETRYABLE_STATUS:
+                    raise OpenAIBackendError(f"POST {self.url}: {last}") from None
+                retry_after = exc.headers.get("Retry-After") if exc.headers else None
+            except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException) as exc:
+                reason = getattr(exc, "reason", exc)
+                last = f"{type(reason).__name__}: {reason}"
+            except json.JSONDecodeError as exc:
+                last = f"response is not JSON ({exc})"
+            if attempt == cfg.max_retries:
+                break
+            delay = min(cfg.max_backoff_s, cfg.backoff_s * 2 ** attempt) * (0.5 + random.random() / 2)
+            if retry_after:
+                try:
+                    delay = min(cfg.max_backoff_s, float(retry_after))
+                except ValueError:
+                    pass
+            self._count("retries")
+            log.warning("openai: %s from %s; retry %d/%d in %.2f s", last, self.url, attempt + 1,
+                        cfg.max_retries, delay)
+            time.sleep(delay)
+        raise OpenAIBackendError(
+            f"POST {self.url}: giving up after {cfg.max_retries + 1} attempts; last error: {last}")
+
+    # -- one request ----------------------------------------------------------
+
+    def _body(self, prompt: str, n: int, seed: int, params: SamplingParams) -> dict[str, Any]:
+        cfg = self.config
+        body: dict[str, Any] = {
+            "model": cfg.model,
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "seed": seed,
+        }
+        if cfg.endpoint == "completions":
+            body["prompt"] = prompt
+        else:
+            body["messages"] = [{"role": "user", "content": prompt}]
+        if n > 1:
+            body["n"] = n
+        stops = list(params.stop)
+        if stops:
+            body["stop"] = stops[: cfg.stop_limit] if cfg.stop_limit is not None else stops
+            if not body["stop"]:
+                del body["stop"]
+        if params.top_k > 0:
+            body["top_k"] = params.top_k
+        if params.min_p > 0:
+            body["min_p"] = params.min_p
+        body.update(cfg.extra_body)
+        return body
+
+    def _request(self, block: list[SampleRequest], params: SamplingParams) -> list[SampleResult]:
+        """One HTTP request for a block of samples of one prompt."""
+        started = time.perf_counter()
+        n = len(block)
+        reply = self._post(self._body(block[0].prompt, n, block[0].seed, params))
+        choices = sorted(reply.get("choices") or [], key=lambda c: c.get("index", 0))
+        if len(choices) != n:
+            raise OpenAIBackendError(
+                f"{self.url} returned {len(choices)} choice(s) for n={n}: this server does not "
+                "honour `n`; set openai.n_per_request: 1 for it")
+        usage = reply.get("usage") or {}
+        texts, cut = [], []
+        for choice in choices:
+            text = choice.get("text")
+            if text is None:
+                text = (choice.get("message") or {}).get("content") or ""
+            text, was_cut = apply_stops(text, params.stop)
+            texts.append(text)
+            cut.append(was_cut or choice.get("finish_reason") == "stop")
+        prompt_tokens = int(usage.get("prompt_tokens", 0))
+        completion = int(usage.get("completion_tokens", 0))
+        tokens = [completion] if n == 1 else split_tokens(completion, texts)
+        share = (time.perf_counter() - started) / n
+        seed = None if n == 1 else block[0].seed
+        return [
+            SampleResult(
+                completion=text,
+                finish_reason="stop" if was_cut else (choice.get("finish_reason") or "stop"),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=count,
+                wall_s=share,
+                seed=seed,
+            )
+            for text, was_cut, choice, count in zip(texts, cut, choices, tokens, strict=True)
+        ]
+
+    # -- the sampler interface ------------------------------------------------
+
+    def _blocks(self, group: Sequence[SampleRequest]) -> list[list[SampleRequest]]:
+        return blocks(group, self.config.n_per_request)
+
+    def sample_groups(
+        self, groups: Sequence[Sequence[SampleRequest]], params: SamplingParams
+    ) -> Iterator[tuple[int, list[SampleResult]]]:
+        """Results of whole problems as they finish, with up to `max_concurrency` requests in flight."""
+        pending: dict[int, int] = {}
+        results: dict[int, dict[int, SampleResult]] = {}
+        work: list[tuple[int, list[SampleRequest]]] = []
+        for position, group in enumerate(groups):
+            parts = self._blocks(group)
+            pending[position] = len(parts)
+            results[position] = {}
+            work.extend((position, part) for part in parts)
+            if not parts:
+                yield position, []
+        if not work:
+            return
+        queue = iter(work)
+        pool = ThreadPoolExecutor(max_workers=self.config.max_concurrency,
+                                  thread_name_prefix="openai")
+        running: dict[Future, tuple[int, list[SampleRequest]]] = {}
+
+        def submit_next() -> None:
+            item = next(queue, None)
+            if item is not None:
+                running[pool.submit(self._request, item[1], params)] = item
+
+        try:
+            for _ in range(self.config.max_concurrency):
+                submit_next()
+            while running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    position, part = running.pop(future)
+                    for request, result in zip(part, future.result(), strict=True):
+                        results[position][request.sample_index] = result
+                    pending[position] -= 1
+                    submit_next()
+                    if pending[position] == 0:
+                        finished = results.pop(position)
+                        yield position, [finished[r.sample_index] for r in groups[position]]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def sample(self, requests: Sequence[SampleRequest], params: SamplingParams) -> list[SampleResult]:
+        """One completion per request, in request order."""
+        by_problem: dict[str, list[SampleRequest]] = {}
+        for request in requests:
+            by_problem.setdefault(request.problem_id, []).append(request)
+        out: dict[tuple[str, int], SampleResult] = {}
+        groups = list(by_problem.values())
+        for position, results in self.sample_groups(groups, params):
+            for request, result in zip(groups[position], results, strict=True):
+                out[(request.problem_id, request.sample_index)] = result
+        return [out[(r.problem_id, r.sample_index)] for r in requests]

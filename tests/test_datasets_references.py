@@ -1,0 +1,99 @@
+"""Every reference solution passes its own weak (base) and strong tests, in the sandbox:
+HumanEval+ and MBPP+ with their official plus tests, MBPP (full and sanitized) and all of
+HumanEval with generated strong tests. (CodeContests references: test_stdio_grading.)"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from monkeys.datasets.registry import DATASETS, normalise
+from monkeys.datasets.sources import RawData, read_source
+from monkeys.execution.programs import humaneval_program
+from monkeys.execution.sandbox import Limits, run_programs
+from monkeys.testgen import TestgenSettings, generate_strong_tests
+
+FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
+
+
+def _failures(problems: pd.DataFrame, column: str) -> list[tuple[str, str, str]]:
+    rows = problems[problems[column] != ""]
+    programs = [humaneval_program(p, s, t, e) for p, s, t, e in
+                zip(rows["prompt"], rows["canonical_solution"], rows[column], rows["entry_point"],
+                    strict=True)]
+    outcomes = run_programs(programs, Limits(timeout_s=20), workers=2)
+    return [(pid, o.status, o.detail[-400:]) for pid, o in zip(rows["problem_id"], outcomes, strict=True)
+            if o.status != "passed"]
+
+
+@pytest.mark.parametrize(("name", "file"), [("humanevalplus", "humanevalplus.jsonl"),
+                                            ("mbppplus", "mbppplus.jsonl")])
+def test_plus_datasets(name, file):
+    problems = normalise(name, read_source({"path": str(FIXTURES / file)}))
+    assert (problems["plus_test"] != "").all()
+    assert _failures(problems, "test") == []
+    assert _failures(problems, "plus_test") == []
+
+
+@pytest.mark.parametrize(("name", "file"), [("mbpp", "mbpp.jsonl"),
+                                            ("mbpp_sanitized", "sanitized-mbpp.json")])
+def test_mbpp_with_generated_tests(name, file):
+    problems = normalise(name, read_source({"path": str(FIXTURES / file)}))
+    assert _failures(problems, "test") == []
+    tests = generate_strong_tests(problems, seed=1234, settings=TestgenSettings(num_inputs=10))
+    assert (tests["num_generated"] > 0).all()
+    merged = problems.drop(columns="plus_test").merge(tests[["problem_id", "plus_test"]], on="problem_id")
+    assert _failures(merged, "plus_test") == []
+
+
+def test_all_of_humaneval_with_generated_tests():
+    problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
+    tests = generate_strong_tests(problems, seed=1234, settings=TestgenSettings(num_inputs=10))
+    # every problem but two gets a strong test: HumanEval/38 and /50 test only with random
+    # strings built at run time, so there is no literal input to start from
+    assert set(tests.loc[tests["plus_test"] == "", "problem_id"]) == {"HumanEval/38", "HumanEval/50"}
+    assert tests["num_generated"].sum() > 1400
+    merged = problems.drop(columns="plus_test").merge(tests[["problem_id", "plus_test"]], on="problem_id")
+    assert _failures(merged, "plus_test") == []
+
+
+def _mbppplus_row(task: int, entry: str, code: str, assertion: str, inputs: list) -> dict:
+    return {"task_id": f"Mbpp/{task}", "prompt": f"'''\nWrite a function {entry}.\n'''",
+            "entry_point": entry, "canonical_solution": code, "assertion": assertion,
+            "base_input": inputs[:1], "plus_input": inputs[1:], "atol": 0, "contract": ""}
+
+
+def test_mbppplus_quirks_in_the_sandbox():
+    """JSON-stored inputs get their tuples back (Mbpp/106), a function named `check` survives
+    the tests' own check() (Mbpp/56), and special oracles apply (Mbpp/295 accepts 0)."""
+    rows = [
+        _mbppplus_row(106, "add_lists",
+                      "def add_lists(test_list, test_tup):\n    return test_tup + tuple(test_list)\n",
+                      "assert add_lists([5, 6, 7], (9, 10)) == (9, 10, 5, 6, 7)\n",
+                      [[[5, 6, 7], [9, 10]], [[1], [2, 3]]]),
+        _mbppplus_row(56, "check",
+                      "def rev(n):\n    return int(str(n)[::-1])\n"
+                      "def check(n):\n    return 2 * rev(n) == n + 1\n",
+                      "assert check(70) == False\nassert check(73) == True\n",
+                      [[70], [73], [23]]),
+        _mbppplus_row(295, "sum_div",
+                      "def sum_div(n):\n    return sum(i for i in range(1, n) if n % i == 0)\n",
+                      "assert sum_div(8) == 7\n", [[8], [12], [1]]),
+    ]
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    problems = normalise("mbppplus", RawData(data, "rows", hashlib.sha256(data).hexdigest()))
+    assert _failures(problems, "test") == []
+    assert _failures(problems, "plus_test") == []
+    assert json.loads(problems["metadata"].iat[2])["oracle"] == "or_zero"
+    by_id = problems.set_index("problem_id")
+    zero = "def sum_div(n):\n    return 0 if n == 12 else sum(i for i in range(1, n) if n % i == 0)\n"
+    wrong = "def check(n):\n    return n % 2 == 1\n"
+    outcomes = run_programs([
+        humaneval_program(by_id.at["Mbpp/295", "prompt"], zero, by_id.at["Mbpp/295", "plus_test"], "sum_div"),
+        humaneval_program(by_id.at["Mbpp/56", "prompt"], wrong, by_id.at["Mbpp/56", "plus_test"], "check"),
+    ], Limits(timeout_s=20), workers=1)
+    assert [o.status for o in outcomes] == ["passed", "failed"]

