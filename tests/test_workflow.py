@@ -33,6 +33,11 @@ def test_dry_run_multi_model_multi_dataset(tmp_path, default_config):
         "plot_coverage": datasets * 2,
         "plot_cost": datasets * 2,
         "plot_selection": datasets * 2,
+        # The default config generates strong tests for humaneval (not for the alias):
+        "generate_tests": 1,
+        "verifiers": models,
+        "plot_verifiers": 2,
+        "plot_utility": 2,
     }
     assert "results/samples/other/he-first5/16-20.parquet" in result.stdout
 
@@ -51,3 +56,18 @@ def test_lint_is_clean():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_dry_run_plans_verifier_and_family_figures(tmp_path, default_config):
+    config = copy.deepcopy(default_config)
+    config["models"]["gemma3-270m"]["family"] = "gemma3"
+    config["models"]["big"] = {**copy.deepcopy(config["models"]["gemma3-270m"]),
+                               "params_billions": 1.0}
+    config["plots"] = {"format": ["png"]}
+    result = snakemake(tmp_path, config, "--dry-run", "--cores", "2")
+    assert result.returncode == 0, result.stderr
+    jobs = job_counts(result.stdout)
+    assert jobs["generate_tests"] == 1  # the default config asks for strong tests
+    assert jobs["verifiers"] == 2 and jobs["plot_verifiers"] == 1 and jobs["plot_utility"] == 1
+    assert jobs["family"] == 1 and jobs["plot_family"] == 1
+    assert "results/datasets/humaneval/strong_tests.parquet" in result.stdout
