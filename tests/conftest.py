@@ -41,7 +41,9 @@ def tiny_config() -> dict:
         config = yaml.safe_load(fh)
     config["datasets"]["humaneval"]["problems"] = ["HumanEval/53", "HumanEval/23"]
     config["sampling"].update(num_samples=4, samples_per_shard=2, max_tokens=48)
-    config["analysis"] = {"bootstrap_resamples": 50}
+    config["datasets"]["humaneval"].pop("strong_tests", None)
+    config["analysis"] = {"bootstrap_resamples": 50, "fit_resamples": 20, "vote_draws": 20}
+    config["plots"] = {"format": ["png"]}
     return config
 
 

@@ -11,7 +11,7 @@ from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.execution.sandbox import Limits
 from monkeys.grading.unit_tests import grade_unit_tests
-from monkeys.metrics.coverage import count_verdicts
+from monkeys.metrics.counts import count_verdicts
 from monkeys.stages.execute import execute_shard
 
 

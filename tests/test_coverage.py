@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monkeys.metrics.coverage import count_verdicts, coverage_curve
+from monkeys.metrics.counts import count_verdicts
+from monkeys.metrics.coverage import coverage_curve
 from monkeys.metrics.passk import pass_at_k
 
 

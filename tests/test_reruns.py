@@ -11,7 +11,8 @@ from conftest import REPO, job_counts, snakemake, tiny_config
 
 pytestmark = pytest.mark.e2e
 
-DOWNSTREAM = {"aggregate": 1, "coverage": 1, "fit": 1, "plot_coverage": 1, "all": 1}
+PLOTS = {"plot_coverage": 1, "plot_cost": 1, "plot_selection": 1, "all": 1}
+DOWNSTREAM = {"aggregate": 1, "coverage": 1, "fit": 1, "selection": 1, "cost": 1, **PLOTS}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,8 @@ def test_unchanged_plans_nothing(done):
 def test_plot_option_reruns_only_the_plot(done):
     workdir, config = done
     config = copy.deepcopy(config)
-    config["plots"] = {"dpi": 100}
-    assert plan(workdir, config) == {"plot_coverage": 1, "all": 1}
+    config["plots"]["dpi"] = 100
+    assert plan(workdir, config) == PLOTS
 
 
 def test_execution_setting_reruns_execution_not_sampling(done):
@@ -53,7 +54,7 @@ def test_analysis_setting_reruns_analysis_only(done):
     workdir, config = done
     config = copy.deepcopy(config)
     config["analysis"]["bootstrap_resamples"] = 60
-    assert plan(workdir, config) == {"coverage": 1, "fit": 1, "plot_coverage": 1, "all": 1}
+    assert plan(workdir, config) == {"coverage": 1, "fit": 1, "selection": 1, "cost": 1, **PLOTS}
 
 
 def test_new_model_runs_only_its_jobs(done):
@@ -74,9 +75,10 @@ def test_more_samples_add_shards_only(done):
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
-        ("plots.py", {"plot_coverage": 1, "all": 1}),
-        ("scaling/powerlaw.py", {"fit": 1, "plot_coverage": 1, "all": 1}),
-        ("metrics/bootstrap.py", {"coverage": 1, "fit": 1, "plot_coverage": 1, "all": 1}),
+        ("plots.py", PLOTS),
+        ("scaling/powerlaw.py", {"fit": 1, **PLOTS}),
+        ("metrics/bootstrap.py", {"coverage": 1, "fit": 1, "cost": 1, "plot_coverage": 1,
+                                  "plot_cost": 1, "all": 1}),
         ("execution/programs.py", {"execute_shard": 2, **DOWNSTREAM}),
     ],
 )
@@ -84,6 +86,7 @@ def test_library_edit_reruns_the_rules_that_use_it(done, tmp_path, module, expec
     """Edit a copy of the library (imported first via PYTHONPATH) and plan against it."""
     workdir, config = done
     copy_root = tmp_path / "repo"
+    copy_root.mkdir()
     for name in ["Snakefile", "rules", "workflow_scripts", "config", "src"]:
         source = REPO / name
         target = copy_root / name

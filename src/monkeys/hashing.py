@@ -85,18 +85,21 @@ def module_closure(*modules: str) -> list[Path]:
     `monkeys/__init__.py` (only the version string) is not, so a release without code
     changes reruns nothing.
     """
-    todo = list(modules)
+    todo = [(name, True) for name in modules]
     files: dict[str, Path] = {}
     while todo:
-        name = todo.pop()
+        name, follow = todo.pop()
         if name in files:
             continue
         path = _module_file(name)
         if path is None:
             continue
         files[name] = path
-        todo.extend(_imports(path, name))
+        if follow:
+            todo.extend((imported, True) for imported in _imports(path, name))
         parent = name.rsplit(".", 1)[0]
         if parent.startswith("monkeys."):
-            todo.append(parent)
+            # A parent package's __init__ runs on import, but what it re-exports from
+            # elsewhere does not change this module: hash it without following its imports.
+            todo.append((parent, False))
     return sorted(set(files.values()))

@@ -33,16 +33,12 @@ import pandas as pd
 
 from monkeys.datasets.evalplus import mbpp_plus_inputs, oracle
 from monkeys.datasets.prompts import PromptTemplate, resolve_template
+from monkeys.datasets.selection import DatasetError, select_problems  # noqa: F401 (re-exported)
 from monkeys.datasets.sources import RawData
-from monkeys.errors import MonkeysError
 from monkeys.tables import PROBLEMS
 from monkeys.testgen.harness import reference_check
 
 GRADERS = ("unit_tests", "stdio", "math")
-
-
-class DatasetError(MonkeysError, ValueError):
-    """A dataset could not be normalised; the message names the dataset, row and reason."""
 
 
 class RowError(ValueError):
@@ -657,21 +653,3 @@ def entry_source_version(entry: dict[str, Any], name: str) -> str:
 
     source = entry_source(entry, name) or {}
     return package_version(source["package"]) if "package" in source else ""
-
-
-def select_problems(problems: pd.DataFrame, ids: list[str] | None, limit: int | None) -> pd.DataFrame:
-    """The configured subset: the listed ids in their order (or all), then the first `limit`."""
-    if ids:
-        known = set(problems["problem_id"])
-        unknown = [i for i in ids if i not in known]
-        if unknown:
-            example = ", ".join(problems["problem_id"].head(3))
-            raise DatasetError(
-                f"unknown problem id(s) {unknown[:5]} in dataset "
-                f"{problems['dataset'].iat[0]!r} (ids look like: {example})"
-            )
-        columns = list(problems.columns)
-        problems = problems.set_index("problem_id").loc[ids].reset_index()[columns]
-    if limit is not None:
-        problems = problems.head(limit)
-    return problems.reset_index(drop=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monkeys import tables
-from monkeys.metrics.coverage import count_verdicts
+from monkeys.metrics.counts import count_verdicts
 
 log = logging.getLogger("monkeys")
 

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from monkeys import tables
-from monkeys.datasets.registry import select_problems
+from monkeys.datasets.selection import select_problems
 from monkeys.hashing import code_hash, module_closure, sha256_bytes
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplingParams, iter_groups
 from monkeys.sampling.parts import ShardParts, fingerprint
