@@ -34,3 +34,16 @@ def test_code_hash_changes_with_content(tmp_path):
     assert code_hash([b, a]) == before
     b.write_text("y = 3\n")
     assert code_hash([a, b]) != before
+
+
+def test_closure_hash_is_the_same_in_every_process():
+    """String hashing is randomised per process; the closure (and so reruns) must not depend on it."""
+    import subprocess
+    import sys
+
+    code = ("from monkeys.hashing import code_hash, module_closure; "
+            "print(code_hash(module_closure('monkeys.stages.testgen', 'monkeys.stages.fetch')))")
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"}).stdout
+               for seed in (1, 2, 3, 4)}
+    assert len(outputs) == 1

@@ -87,16 +87,18 @@ def module_closure(*modules: str) -> list[Path]:
     """
     todo = [(name, True) for name in modules]
     files: dict[str, Path] = {}
+    followed: set[str] = set()
     while todo:
         name, follow = todo.pop()
-        if name in files:
+        if name in followed or (name in files and not follow):
             continue
-        path = _module_file(name)
+        path = files.get(name) or _module_file(name)
         if path is None:
             continue
         files[name] = path
         if follow:
-            todo.extend((imported, True) for imported in _imports(path, name))
+            followed.add(name)
+            todo.extend((imported, True) for imported in sorted(_imports(path, name)))
         parent = name.rsplit(".", 1)[0]
         if parent.startswith("monkeys."):
             # A parent package's __init__ runs on import, but what it re-exports from
