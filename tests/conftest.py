@@ -51,3 +51,12 @@ def job_counts(stdout: str) -> dict[str, int]:
     """Job counts per rule from a dry run's "Job stats" table."""
     table = stdout.split("Job stats:", 1)[1]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
+
+
+def alive(pid: int) -> bool:
+    """Whether pid is a live (not zombie) process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import alive
 
 from monkeys.execution.isolation import (
     TOOLS,
@@ -205,14 +206,6 @@ def hostile_programs(paths: dict[str, str], port: int) -> list[Hostile]:
 
 CANARY = Hostile("canary", "    return a + b\n", "passed")
 CANARY_EVEN = Hostile("canary_even", "    return n % 2 == 0\n", "passed", problem="even")
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 @dataclass

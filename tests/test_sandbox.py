@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import alive
 
 from monkeys.execution.programs import Program, humaneval_program, split_tests
 from monkeys.execution.sandbox import STATUSES, Limits, Outcome, run_programs
@@ -43,15 +44,6 @@ def run_one(program: str | Program, limits: Limits = FAST) -> Outcome:
     assert outcome.status in STATUSES
     assert len(outcome.detail) <= 2000
     return outcome
-
-
-def alive(pid: int) -> bool:
-    """Whether pid is a live (not zombie) process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 # --- programs -----------------------------------------------------------------------------------
