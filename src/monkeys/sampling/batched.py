@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, SamplingParams
-from monkeys.sampling.embedded import EmbeddedModelError
+from monkeys.sampling.base import SampleRequest, SampleResult, SamplingParams
+from monkeys.sampling.embedded import EmbeddedModelError, llama_info, model_file
 
 PROMPT_CHUNK = 512   # prompt tokens per decode call (also the context's batch size)
 _WINDOWS = (4.0, 8.0, 16.0, 32.0, 64.0)   # logit distances below the max tried for top-p
@@ -125,9 +125,7 @@ class LlamaBatchedSampler:
             ) from exc
         if parallel < 1:
             raise ValueError("parallel must be >= 1")
-        path = Path(model_path)
-        if not path.is_file():
-            raise EmbeddedModelError(f"model file not found: {path}")
+        path = model_file(model_path)
         _logger.set_verbose(False)   # llama.cpp's own log lines would flood the job log
         self._lib = llama_cpp
         self.parallel = parallel
@@ -154,18 +152,9 @@ class LlamaBatchedSampler:
         self._n_vocab = self._model.n_vocab()
         self._batch = llama_cpp.llama_batch_init(max(PROMPT_CHUNK, parallel), 0, 1)
         self.load_s = time.perf_counter() - started
-        self.info = SamplerInfo(
-            backend="embedded",
-            model=name,
-            details={
-                "engine": "llama-cpp-python (batched sequences, numpy sampling)",
-                "engine_version": llama_cpp.__version__,
-                "model_path": str(path),
-                "threads": threads,
-                "context_length": context_length,
-                "parallel": parallel,
-            },
-        )
+        self.info = llama_info(name, path, threads, context_length,
+                               "llama-cpp-python (batched sequences, numpy sampling)",
+                               parallel=parallel)
 
     def close(self) -> None:
         """Free the batch, context and model."""

@@ -24,6 +24,33 @@ class EmbeddedModelError(MonkeysError, RuntimeError):
     """The embedded model could not be loaded or used."""
 
 
+def model_file(model_path: str | Path) -> Path:
+    """The GGUF file to load; a clear error if it is missing."""
+    path = Path(model_path)
+    if not path.is_file():
+        raise EmbeddedModelError(f"model file not found: {path}")
+    return path
+
+
+def llama_info(name: str, path: Path, threads: int, context_length: int, engine: str,
+               **details: Any) -> SamplerInfo:
+    """What an embedded llama.cpp sampler records in provenance."""
+    import llama_cpp
+
+    return SamplerInfo(
+        backend="embedded",
+        model=name,
+        details={
+            "engine": engine,
+            "engine_version": llama_cpp.__version__,
+            "model_path": str(path),
+            "threads": threads,
+            "context_length": context_length,
+            **details,
+        },
+    )
+
+
 class LlamaCppSampler:
     """Draws completions from a local GGUF model with llama.cpp."""
 
@@ -34,9 +61,7 @@ class LlamaCppSampler:
             raise EmbeddedModelError(
                 "llama-cpp-python is not installed; run `pip install -e .` in the repository"
             ) from exc
-        path = Path(model_path)
-        if not path.is_file():
-            raise EmbeddedModelError(f"model file not found: {path}")
+        path = model_file(model_path)
         started = time.perf_counter()
         try:
             self._llm = Llama(
@@ -53,19 +78,7 @@ class LlamaCppSampler:
         self.load_s = time.perf_counter() - started
         self._context_length = context_length
         self._prepared: tuple[int, ...] | None = None
-        import llama_cpp
-
-        self.info = SamplerInfo(
-            backend="embedded",
-            model=name,
-            details={
-                "engine": "llama-cpp-python",
-                "engine_version": llama_cpp.__version__,
-                "model_path": str(path),
-                "threads": threads,
-                "context_length": context_length,
-            },
-        )
+        self.info = llama_info(name, path, threads, context_length, "llama-cpp-python")
 
     def _prepare(self, tokens: list[int]) -> None:
         """Reset the cache and evaluate all prompt tokens but the last."""
