@@ -78,7 +78,7 @@ def has_strong_verifier(dataset):
 
     entry = config["datasets"][dataset]
     spec = DATASETS[entry.get("registry", dataset)]
-    return bool(entry.get("strong_tests")) or bool(getattr(spec, "plus_tests", False))
+    return bool(entry.get("strong_tests")) or spec.plus_tests
 
 
 def shard_range(wildcards):
