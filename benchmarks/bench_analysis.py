@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from monkeys import tables
+from monkeys.tables.io import write_table
+from monkeys.tables.samples import SAMPLES
+from monkeys.tables.verdicts import VERDICTS
 
 
 def _column(field: pa.Field, rows: int) -> object:
@@ -57,18 +59,18 @@ def synthesise(root: Path, models: int, datasets: int, problems: int, samples: i
                 index = np.tile(np.arange(start, stop), problems)
                 passed = rng.random(rows) < np.repeat(rates, stop - start)
                 key = {"model": model, "dataset": dataset, "problem_id": pid, "sample_index": index}
-                sample = {f.name: _column(f, rows) for f in tables.SAMPLES}
+                sample = {f.name: _column(f, rows) for f in SAMPLES}
                 sample.update(key, prompt_tokens=np.full(rows, 150),
                               completion_tokens=rng.integers(20, 300, rows), wall_s=np.full(rows, 0.1))
-                verdict = {f.name: _column(f, rows) for f in tables.VERDICTS}
+                verdict = {f.name: _column(f, rows) for f in VERDICTS}
                 failures = statuses[rng.integers(0, 4, rows)]
                 verdict.update(key, passed=passed, status=np.where(passed, "passed", failures),
                                runtime_s=np.full(rows, 0.005))
                 name = f"{start}-{stop}.parquet"
-                tables.write_table(pd.DataFrame(sample), root / "samples" / model / dataset / name,
-                                   tables.SAMPLES)
-                tables.write_table(pd.DataFrame(verdict), root / "verdicts" / model / dataset / name,
-                                   tables.VERDICTS)
+                write_table(pd.DataFrame(sample), root / "samples" / model / dataset / name,
+                                   SAMPLES)
+                write_table(pd.DataFrame(verdict), root / "verdicts" / model / dataset / name,
+                                   VERDICTS)
     return pairs
 
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from monkeys import tables
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.execution.sandbox import Limits
 from monkeys.grading.unit_tests import grade_unit_tests
 from monkeys.metrics.counts import count_verdicts
 from monkeys.stages.execute import execute_shard
+from monkeys.tables.datasets import PROBLEMS
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.samples import SAMPLES
+from monkeys.tables.verdicts import VERDICTS
 
 
 @pytest.fixture(scope="module")
@@ -127,18 +130,18 @@ def test_flaky_samples_are_counted():
 
 def test_execute_stage_writes_the_verdicts_table(tmp_path):
     problems = PLUS.assign(source="test", source_sha256="0" * 64)
-    for name in tables.PROBLEMS.names:
+    for name in PROBLEMS.names:
         if name not in problems:
             problems[name] = "unit_tests" if name == "grader" else (
                 float("nan") if name == "time_limit_s" else "")
-    tables.write_table(problems, tmp_path / "problems.parquet", tables.PROBLEMS)
+    write_table(problems, tmp_path / "problems.parquet", PROBLEMS)
     samples = _toy_samples().assign(seed=1, finish_reason="stop")
-    tables.write_table(samples, tmp_path / "samples.parquet", tables.SAMPLES)
+    write_table(samples, tmp_path / "samples.parquet", SAMPLES)
     execution = {"timeout_s": 5, "memory_mb": 512, "workers": 2, "isolation": "process",
                  "reruns": 1, "dedupe": True, "per_test": True, "plus_timeout_s": 10}
     execute_shard(tmp_path / "problems.parquet", tmp_path / "samples.parquet",
                   tmp_path / "verdicts.parquet", execution=execution)
-    verdicts = tables.read_table(tmp_path / "verdicts.parquet", tables.VERDICTS)
+    verdicts = read_table(tmp_path / "verdicts.parquet", VERDICTS)
     assert list(verdicts["status"]) == ["passed", "passed", "failed", "passed"]
     assert list(verdicts["plus_status"].fillna("none")) == ["passed", "failed", "failed", "none"]
     assert list(verdicts["runs"]) == [2, 2, 2, 2]

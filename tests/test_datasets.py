@@ -10,7 +10,7 @@ import pytest
 
 from monkeys.datasets.registry import DATASETS, DatasetError, normalise, select_problems
 from monkeys.datasets.sources import RawData, SourceError, read_source
-from monkeys.tables import PROBLEMS
+from monkeys.tables.datasets import PROBLEMS
 
 
 @pytest.fixture(scope="module")

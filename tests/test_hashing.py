@@ -11,7 +11,7 @@ def _names(*modules: str) -> set[str]:
 
 def test_closure_follows_imports_transitively():
     names = _names("monkeys.stages.fit")
-    assert {"stages/fit.py", "scaling/powerlaw.py", "tables.py", "stages/__init__.py"} <= names
+    assert {"stages/fit.py", "scaling/powerlaw.py", "tables/coverage.py", "stages/__init__.py"} <= names
     assert "__init__.py" not in names  # the version string alone reruns nothing
     assert not any(n.startswith(("sampling/", "execution/", "plots")) for n in names)
 
@@ -19,6 +19,13 @@ def test_closure_follows_imports_transitively():
 def test_closure_sees_imports_inside_functions():
     # stages.sample imports the embedded backend lazily, inside make_sampler.
     assert "sampling/embedded.py" in _names("monkeys.stages.sample")
+
+
+def test_a_stage_hashes_only_the_table_schemas_it_uses():
+    # Adding a column to the verdicts schema must not rerun sampling.
+    assert "tables/verdicts.py" not in _names("monkeys.stages.sample")
+    assert "tables/verdicts.py" in _names("monkeys.stages.execute")
+    assert "tables/selection.py" not in _names("monkeys.stages.coverage")
 
 
 def test_plotting_code_is_not_part_of_sampling():

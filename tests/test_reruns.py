@@ -80,6 +80,8 @@ def test_more_samples_add_shards_only(done):
         ("metrics/bootstrap.py", {"coverage": 1, "fit": 1, "cost": 1, "plot_coverage": 1,
                                   "plot_cost": 1, "all": 1}),
         ("execution/programs.py", {"execute_shard": 2, **DOWNSTREAM}),
+        ("tables/verdicts.py", {"execute_shard": 2, **DOWNSTREAM}),
+        ("tables/selection.py", {"selection": 1, **PLOTS}),  # plot.py draws every table
     ],
 )
 def test_library_edit_reruns_the_rules_that_use_it(done, tmp_path, module, expected):

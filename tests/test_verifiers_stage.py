@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from monkeys import tables
 from monkeys.errors import MonkeysError
 from monkeys.plots import save_figure, utility_figure, verifier_figure
 from monkeys.stages.verifiers import verifier_tables
+from monkeys.tables.verifiers import VERIFIER_CURVES
 
 
 def _counts(model: str, plus: list) -> pd.DataFrame:
@@ -19,7 +19,7 @@ def _counts(model: str, plus: list) -> pd.DataFrame:
 def test_tables_and_figures(tmp_path):
     curves, utility = verifier_tables(_counts("m", [2, 2, 0]), costs=[0.0, 1.0, 10.0],
                                       resamples=50, seed=0, confidence=0.9)
-    assert list(curves.columns) == tables.VERIFIER_CURVES.names
+    assert list(curves.columns) == VERIFIER_CURVES.names
     assert curves["false_positive_rate"].iat[0] == pytest.approx(2 / 6)
     assert curves["asymptote"].iat[0] == pytest.approx((2 / 4 + 1 + 0) / 3)
     assert curves["resampling_accuracy"].iat[-1] == pytest.approx(curves["asymptote"].iat[0])

@@ -2,7 +2,7 @@
 
 A loader turns one upstream row (field names as upstream ships them) into one problem, or
 raises `RowError` saying why the row cannot be used. `normalise` applies it to every row of
-a source and fills the problems table (`monkeys.tables.PROBLEMS`):
+a source and fills the problems table (`monkeys.tables.datasets.PROBLEMS`):
 
 - `prompt`: the problem as the model sees it, after the prompt template (see
   `monkeys.datasets.prompts`); for unit-test datasets also the code the harness prepends.
@@ -35,7 +35,7 @@ from monkeys.datasets.evalplus import mbpp_plus_inputs, oracle
 from monkeys.datasets.prompts import PromptTemplate, resolve_template
 from monkeys.datasets.selection import DatasetError, select_problems  # noqa: F401 (re-exported)
 from monkeys.datasets.sources import RawData
-from monkeys.tables import PROBLEMS
+from monkeys.tables.datasets import PROBLEMS
 from monkeys.testgen.harness import reference_check
 
 GRADERS = ("unit_tests", "stdio", "math")
@@ -554,7 +554,7 @@ class Normalised:
 
 
 def skipped_frame(dataset: str, skipped: list[tuple[int, str, str]]) -> pd.DataFrame:
-    """The skipped-rows table (monkeys.tables.SKIPPED_ROWS)."""
+    """The skipped-rows table (monkeys.tables.datasets.SKIPPED_ROWS)."""
     return pd.DataFrame({
         "dataset": pd.Series([dataset] * len(skipped), dtype=object),
         "row": pd.Series([s[0] for s in skipped], dtype="int64"),
@@ -638,7 +638,7 @@ def _render(template: PromptTemplate, name: str, prompt: str, problem_id: str, e
 
 
 def normalise(name: str, raw: RawData, *, prompt: str | None = None) -> pd.DataFrame:
-    """Parse raw source rows into the problems table (see monkeys.tables.PROBLEMS); strict."""
+    """Parse raw source rows into the problems table (see monkeys.tables.datasets.PROBLEMS); strict."""
     return normalise_rows(name, raw, prompt=prompt).problems
 
 

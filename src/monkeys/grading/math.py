@@ -318,7 +318,7 @@ def majority_vote(answers: Iterable[str | None]) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class MathVerdict:
-    """One sample's verdict, in the terms of monkeys.tables.VERDICTS."""
+    """One sample's verdict, in the terms of monkeys.tables.verdicts.VERDICTS."""
 
     status: str  # "passed" or "failed"
     error_type: str  # "", "wrong_answer", "no_answer" or "unparseable"
@@ -347,7 +347,7 @@ def grade_answer(completion: str, reference: str, style: str = "auto") -> MathVe
 
 
 def grade_math(problems: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
-    """Verdicts (monkeys.tables.VERDICTS columns, plus `extracted_answer` and
+    """Verdicts (monkeys.tables.verdicts.VERDICTS columns, plus `extracted_answer` and
     `normalised_answer` for majority vote) for every sample, in sample order."""
     by_id = problems.set_index("problem_id")
     missing = sorted(set(samples["problem_id"]) - set(by_id.index))

@@ -159,7 +159,7 @@ def grade_stdio(
     time_factor: float = 1.0,
     float_tolerance: float | None = None,
 ) -> pd.DataFrame:
-    """Verdicts (monkeys.tables.VERDICTS columns, plus `tests_run` and `tests_total`).
+    """Verdicts (monkeys.tables.verdicts.VERDICTS columns, plus `tests_run` and `tests_total`).
 
     `limits` gives memory and output caps; each test's wall-clock limit is the problem's
     `time_limit_s` (or DEFAULT_TIME_LIMIT_S) times `time_factor`. A problem without tests in

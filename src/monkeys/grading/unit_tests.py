@@ -63,7 +63,7 @@ def grade_unit_tests(
     per_test: bool = True,
     report: list[dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Verdicts (monkeys.tables.VERDICTS columns) for every sample, in sample order."""
+    """Verdicts (monkeys.tables.verdicts.VERDICTS columns) for every sample, in sample order."""
     base = build_programs(problems, samples, "test", per_test)
     plus = build_programs(problems, samples, "plus_test", per_test)
     jobs: list[Program] = [p for p in base if p is not None]

@@ -21,8 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from monkeys import tables
 from monkeys.hashing import sha256_bytes
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.samples import SAMPLES
 
 log = logging.getLogger("monkeys")
 
@@ -62,7 +63,7 @@ class ShardParts:
         done = {}
         for path in sorted(self.dir.glob("[0-9]*.parquet")):
             try:
-                done[int(path.stem)] = tables.read_table(path, tables.SAMPLES)
+                done[int(path.stem)] = read_table(path, SAMPLES)
             except ValueError as exc:
                 log.warning("ignoring unreadable part %s (%s)", path, exc)
                 path.unlink(missing_ok=True)
@@ -70,7 +71,7 @@ class ShardParts:
 
     def write(self, position: int, frame: pd.DataFrame) -> None:
         """Keep one finished problem (atomic: a killed write leaves no part)."""
-        tables.write_table(frame, self._path(position), tables.SAMPLES)
+        write_table(frame, self._path(position), SAMPLES)
 
     def remove(self) -> None:
         """Delete the part folder (after the shard's output is written)."""

@@ -12,8 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monkeys import tables
 from monkeys.cost import ModelCost, dollars, problem_flops_from_totals
+from monkeys.tables.cost import COST
+from monkeys.tables.counts import COUNTS
+from monkeys.tables.coverage import COVERAGE
+from monkeys.tables.io import read_tables, write_table
 
 log = logging.getLogger("monkeys")
 
@@ -65,10 +68,10 @@ def cost_curves(coverage: pd.DataFrame, counts: pd.DataFrame,
 def cost(coverage_paths: Sequence[str], counts_paths: Sequence[str], out: str | Path, *,
          models: Mapping[str, Mapping[str, Any]]) -> None:
     """Write the cost table of one dataset (all models)."""
-    coverage = tables.read_tables(list(coverage_paths), tables.COVERAGE)
-    counts = tables.read_tables(list(counts_paths), tables.COUNTS)
+    coverage = read_tables(list(coverage_paths), COVERAGE)
+    counts = read_tables(list(counts_paths), COUNTS)
     frame = cost_curves(coverage, counts, models)
-    tables.write_table(frame, out, tables.COST)
+    write_table(frame, out, COST)
     missing = sorted(frame.loc[frame["flops"].isna(), "model"].unique())
     if missing:
         log.info("no params_billions for %s: left out of the FLOPs frontier", missing)

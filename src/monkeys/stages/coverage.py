@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from monkeys import tables
 from monkeys.metrics.coverage import coverage_curve
+from monkeys.tables.counts import COUNTS
+from monkeys.tables.coverage import COVERAGE
+from monkeys.tables.io import read_table, write_table
 
 log = logging.getLogger("monkeys")
 
@@ -16,7 +18,7 @@ log = logging.getLogger("monkeys")
 def coverage(counts_path: str | Path, out: str | Path, *, analysis: Mapping[str, Any],
              seed: int) -> None:
     """The coverage curve with its bootstrap band."""
-    counts = tables.read_table(counts_path, tables.COUNTS)
+    counts = read_table(counts_path, COUNTS)
     curve = coverage_curve(counts, resamples=int(analysis["bootstrap_resamples"]), seed=seed,
                            confidence=float(analysis["confidence"]))
-    tables.write_table(curve, out, tables.COVERAGE)
+    write_table(curve, out, COVERAGE)

@@ -12,9 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monkeys import tables
 from monkeys.execution.sandbox import Isolation, Limits
 from monkeys.grading.unit_tests import grade_unit_tests
+from monkeys.tables.datasets import PROBLEMS, STRONG_TESTS
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.samples import SAMPLES
+from monkeys.tables.verdicts import VERDICTS
 
 log = logging.getLogger("monkeys")
 
@@ -112,11 +115,11 @@ def execute_shard(
     with `strong_tests_path`, generated strong tests are the plus suite where the dataset
     ships none.
     """
-    problems = tables.read_table(problems_path, tables.PROBLEMS)
+    problems = read_table(problems_path, PROBLEMS)
     if strong_tests_path:
-        problems = with_strong_tests(problems, tables.read_table(strong_tests_path,
-                                                                 tables.STRONG_TESTS))
-    samples = tables.read_table(samples_path, tables.SAMPLES)
+        problems = with_strong_tests(problems, read_table(strong_tests_path,
+                                                                 STRONG_TESTS))
+    samples = read_table(samples_path, SAMPLES)
     by_problem = problems.set_index("problem_id")["grader"] if "grader" in problems else None
     graders = (samples["problem_id"].map(by_problem).fillna("unit_tests").replace("", "unit_tests")
                if by_problem is not None else pd.Series("unit_tests", index=samples.index))
@@ -126,11 +129,11 @@ def execute_shard(
         frame = _grade(str(grader), problems, part.reset_index(drop=True), execution, report)
         frame.index = part.index
         frames.append(frame)
-    verdicts = pd.concat(frames).sort_index() if frames else tables.VERDICTS.empty_table().to_pandas()
+    verdicts = pd.concat(frames).sort_index() if frames else VERDICTS.empty_table().to_pandas()
     verdicts["answer"] = answers(verdicts)
-    for name in tables.VERDICTS.names:
+    for name in VERDICTS.names:
         if name not in verdicts:
             verdicts[name] = {"flaky": False, "runs": 1}.get(name)
-    tables.write_table(verdicts.reset_index(drop=True), out, tables.VERDICTS)
+    write_table(verdicts.reset_index(drop=True), out, VERDICTS)
     log.info("sandbox (isolation %s): %s", execution.get("isolation", "process"), _describe(report))
     log.info("%s: %s", samples_path, verdicts["status"].value_counts().to_dict())

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from monkeys import tables
 from monkeys.scaling.extrapolate import family_offsets
+from monkeys.tables.coverage import COVERAGE
+from monkeys.tables.family import FAMILY
+from monkeys.tables.io import read_tables, write_table
 
 log = logging.getLogger("monkeys")
 
@@ -42,5 +44,5 @@ def family_table(coverage: pd.DataFrame, families: Mapping[str, str],
 def family(coverage_paths: Sequence[str], out: str | Path, *, families: Mapping[str, str],
            sizes: Mapping[str, float]) -> None:
     """Write the family offsets table of one dataset."""
-    coverage = tables.read_tables(list(coverage_paths), tables.COVERAGE)
-    tables.write_table(family_table(coverage, families, sizes), out, tables.FAMILY)
+    coverage = read_tables(list(coverage_paths), COVERAGE)
+    write_table(family_table(coverage, families, sizes), out, FAMILY)

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from monkeys import tables
 from monkeys.datasets.registry import DATASETS, DatasetError, normalise_rows
 from monkeys.datasets.sources import read_source
 from monkeys.sampling.weights import (
     resolve_weights,
     write_manifest,
 )
+from monkeys.tables.datasets import PROBLEMS, SKIPPED_ROWS
+from monkeys.tables.io import write_table
 
 log = logging.getLogger("monkeys")
 
@@ -45,9 +46,9 @@ def fetch_dataset(
     problems, skipped = result.problems, result.skipped
     problems["dataset"] = dataset
     skipped["dataset"] = dataset
-    tables.write_table(problems, out, tables.PROBLEMS)
+    write_table(problems, out, PROBLEMS)
     if skipped_out is not None:
-        tables.write_table(skipped, skipped_out, tables.SKIPPED_ROWS)
+        write_table(skipped, skipped_out, SKIPPED_ROWS)
     for row in skipped.itertuples(index=False):
         log.warning("%s: skipped row %d%s: %s", dataset, row.row,
                     f" ({row.problem_id})" if row.problem_id else "", row.reason)

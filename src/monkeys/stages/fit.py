@@ -10,10 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monkeys import tables
 from monkeys.metrics.passk import pass_at_k_matrix
 from monkeys.scaling.extrapolate import extrapolate
 from monkeys.scaling.powerlaw import fit_exponentiated_power_law
+from monkeys.tables.counts import COUNTS
+from monkeys.tables.coverage import COVERAGE, FIT
+from monkeys.tables.io import read_table, write_table
 
 log = logging.getLogger("monkeys")
 
@@ -21,8 +23,8 @@ log = logging.getLogger("monkeys")
 def fit(counts_path: str | Path, coverage_path: str | Path, out: str | Path, *,
         analysis: Mapping[str, Any], seed: int) -> None:
     """Fit log c(k) = a k^-b to the coverage curve; predict coverage at `extrapolate_to`."""
-    curve = tables.read_table(coverage_path, tables.COVERAGE)
-    counts = tables.read_table(counts_path, tables.COUNTS)
+    curve = read_table(coverage_path, COVERAGE)
+    counts = read_table(counts_path, COUNTS)
     ks = curve["k"].to_numpy()
     k_min = int(analysis["fit_k_min"])
     result = fit_exponentiated_power_law(ks, curve["coverage"].to_numpy(), k_min=k_min)
@@ -38,5 +40,5 @@ def fit(counts_path: str | Path, coverage_path: str | Path, out: str | Path, *,
     }
     if not result.success:
         row.update(predicted=np.nan, predicted_lower=np.nan, predicted_upper=np.nan)
-    tables.write_table(pd.DataFrame([row]), out, tables.FIT)
+    write_table(pd.DataFrame([row]), out, FIT)
     log.info("fit %s", row)

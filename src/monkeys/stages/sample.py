@@ -19,7 +19,6 @@ from typing import Any
 
 import pandas as pd
 
-from monkeys import tables
 from monkeys.datasets.selection import select_problems
 from monkeys.hashing import code_hash, module_closure, sha256_bytes
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplingParams, iter_groups
@@ -32,6 +31,9 @@ from monkeys.sampling.weights import (
     load_manifest,
     resolve_weights,
 )
+from monkeys.tables.datasets import PROBLEMS
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.samples import SAMPLES
 
 log = logging.getLogger("monkeys")
 
@@ -130,7 +132,7 @@ def samples_frame(model: str, dataset: str, requests: Sequence[SampleRequest],
         "prompt_tokens": [s.prompt_tokens for s in results],
         "completion_tokens": [s.completion_tokens for s in results],
         "wall_s": [s.wall_s for s in results],
-    }, columns=tables.SAMPLES.names)
+    }, columns=SAMPLES.names)
 
 
 def job_key(*, model: str, model_spec: Mapping[str, Any], problems: pd.DataFrame,
@@ -173,7 +175,7 @@ def sample_shard(
     Resumes from `<out>.part/` when an earlier run of the same job was killed.
     """
     started = time.perf_counter()
-    problems = select_problems(tables.read_table(problems_path, tables.PROBLEMS),
+    problems = select_problems(read_table(problems_path, PROBLEMS),
                                selection.get("problems"), selection.get("limit"))
     dataset = str(problems["dataset"].iat[0])
     weights = _weights_here(manifest, model_spec.get("weights") or {})
@@ -207,7 +209,7 @@ def sample_shard(
             if close is not None:
                 close()
     frame = pd.concat([done[i] for i in range(len(groups))], ignore_index=True)
-    tables.write_table(frame, out, tables.SAMPLES)
+    write_table(frame, out, SAMPLES)
     parts.remove()
     log.info("%s: wrote %d samples (%d prompt + %d completion tokens) in %.1f s", label, len(frame),
              frame["prompt_tokens"].sum(), frame["completion_tokens"].sum(),

@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monkeys import tables
 from monkeys.metrics.flaws import first_passing_accuracy
 from monkeys.metrics.passk import log_k_grid, pass_at_k_matrix
 from monkeys.metrics.selection import best_of_k_accuracy, majority_vote_accuracy
+from monkeys.tables.io import read_tables, write_table
+from monkeys.tables.samples import SAMPLES
+from monkeys.tables.selection import SELECTION
+from monkeys.tables.verdicts import VERDICTS
 
 log = logging.getLogger("monkeys")
 
@@ -71,9 +74,9 @@ def selection_curves(samples: pd.DataFrame, verdicts: pd.DataFrame, *, draws: in
 def selection(sample_paths: Sequence[str], verdict_paths: Sequence[str], out: str | Path, *,
               analysis: Mapping[str, Any], seed: int) -> None:
     """Write the selection curves of one (model, dataset)."""
-    samples = tables.read_tables(list(sample_paths), tables.SAMPLES)
-    verdicts = tables.read_tables(list(verdict_paths), tables.VERDICTS)
+    samples = read_tables(list(sample_paths), SAMPLES)
+    verdicts = read_tables(list(verdict_paths), VERDICTS)
     curves = selection_curves(samples, verdicts, draws=int(analysis["vote_draws"]), seed=seed)
-    tables.write_table(curves, out, tables.SELECTION)
+    write_table(curves, out, SELECTION)
     log.info("%s: majority vote at k=%d: %.3f (coverage %.3f)", out, curves["k"].iat[-1],
              curves["majority_vote"].iat[-1], curves["coverage"].iat[-1])

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from monkeys import tables
 from monkeys.datasets.registry import select_problems
+from monkeys.tables.datasets import PROBLEMS, STRONG_TESTS
+from monkeys.tables.io import read_table, write_table
 from monkeys.testgen import TestgenSettings, generate_strong_tests
 
 log = logging.getLogger("monkeys")
@@ -24,14 +25,14 @@ def generate_tests(
     workers: int = 2,
     memory_mb: int = 1024,
 ) -> None:
-    """Write strong tests (monkeys.tables.STRONG_TESTS) for the selected problems."""
-    problems = select_problems(tables.read_table(problems_path, tables.PROBLEMS),
+    """Write strong tests (monkeys.tables.datasets.STRONG_TESTS) for the selected problems."""
+    problems = select_problems(read_table(problems_path, PROBLEMS),
                                selection.get("problems"), selection.get("limit"))
     knobs = TestgenSettings(memory_mb=memory_mb, **dict(settings or {}))
     tests = generate_strong_tests(problems, seed, settings=knobs, workers=workers)
     tests.insert(0, "dataset", problems["dataset"].iat[0] if len(problems) else "")
     tests["seed"] = seed
-    tables.write_table(tests, out, tables.STRONG_TESTS)
+    write_table(tests, out, STRONG_TESTS)
     empty = int((tests["plus_test"] == "").sum())
     log.info("%d problems: %d strong-test inputs in all (%d generated, %d mutants rejected); "
              "%d problems without a strong test", len(tests), tests["num_inputs"].sum(),

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monkeys import tables
 from monkeys.errors import MonkeysError
 from monkeys.metrics.bootstrap import bootstrap_mean_band
 from monkeys.metrics.flaws import (
@@ -24,6 +23,9 @@ from monkeys.metrics.flaws import (
     first_passing_accuracy,
 )
 from monkeys.metrics.passk import log_k_grid, pass_at_k_matrix
+from monkeys.tables.counts import COUNTS
+from monkeys.tables.io import read_table, write_table
+from monkeys.tables.verifiers import UTILITY, VERIFIER_CURVES
 
 log = logging.getLogger("monkeys")
 
@@ -66,12 +68,12 @@ def verifier_tables(counts: pd.DataFrame, *, costs: list[float], resamples: int,
 def verifiers(counts_path: str | Path, curves_out: str | Path, utility_out: str | Path, *,
               analysis: Mapping[str, Any], seed: int) -> None:
     """Write the resampling-accuracy curves and the utility table of one (model, dataset)."""
-    counts = tables.read_table(counts_path, tables.COUNTS)
+    counts = read_table(counts_path, COUNTS)
     curves, utility = verifier_tables(
         counts, costs=list(analysis["false_positive_costs"]),
         resamples=int(analysis["bootstrap_resamples"]), seed=seed,
         confidence=float(analysis["confidence"]))
-    tables.write_table(curves, curves_out, tables.VERIFIER_CURVES)
-    tables.write_table(utility, utility_out, tables.UTILITY)
+    write_table(curves, curves_out, VERIFIER_CURVES)
+    write_table(utility, utility_out, UTILITY)
     log.info("%s: false-positive rate %.3f, asymptote %.3f", counts_path,
              curves["false_positive_rate"].iat[0], curves["asymptote"].iat[0])

@@ -17,11 +17,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from monkeys import tables
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.execution.programs import humaneval_program
 from monkeys.execution.sandbox import Limits, run_programs
+from monkeys.tables.io import read_tables
+from monkeys.tables.samples import SAMPLES
 from monkeys.testgen.generate import TestgenSettings, generate_strong_tests
 
 
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=3)
     args = parser.parse_args(argv)
 
-    samples = tables.read_tables(args.samples, tables.SAMPLES)
+    samples = read_tables(args.samples, SAMPLES)
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
     problems = problems[problems["problem_id"].isin(set(samples["problem_id"]))]
     started = time.perf_counter()
