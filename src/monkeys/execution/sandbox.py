@@ -68,6 +68,9 @@ class Outcome:
     # passed; None when the program has no per-test cases or they are unknown (timeout, crash).
     failed_tests: tuple[int, ...] | None = None
     flaky: bool = False  # reruns disagreed on the status
+    # Digest of what the candidate returned on the tests' inputs (the per-test pass of a program
+    # that did not pass); None when that pass did not run to the end.
+    behaviour: str | None = None
     runs: int = 1  # how many times the program ran (1 + reruns)
 
 
@@ -92,6 +95,7 @@ def _to_outcome(answer: dict[str, Any], program: Program) -> Outcome:
         detail=str(answer.get("detail", ""))[-DETAIL_CHARS:],
         runtime_s=float(answer.get("runtime_s", 0.0)),
         failed_tests=failed_tests,
+        behaviour=answer.get("behaviour") if answer.get("cases_complete") else None,
     )
 
 

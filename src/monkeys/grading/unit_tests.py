@@ -63,7 +63,8 @@ def grade_unit_tests(
     per_test: bool = True,
     report: list[dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Verdicts (monkeys.tables.verdicts.VERDICTS columns) for every sample, in sample order."""
+    """Verdicts (monkeys.tables.verdicts.VERDICTS columns, plus `behaviour`: the digest of
+    what a failing candidate returned on the tests' inputs) for every sample, in sample order."""
     base = build_programs(problems, samples, "test", per_test)
     plus = build_programs(problems, samples, "plus_test", per_test)
     jobs: list[Program] = [p for p in base if p is not None]
@@ -92,6 +93,7 @@ def grade_unit_tests(
     verdicts["num_tests"] = pd.array([p.num_cases or None for p in jobs[: len(base)]],
                                      dtype="Int32")
     verdicts["failed_tests"] = [_failed(o) for o in base_out]
+    verdicts["behaviour"] = [o.behaviour for o in base_out]  # for majority vote (not stored)
     verdicts["first_failed_test"] = [_first_failed(p, o) for p, o in zip(jobs, base_out,
                                                                           strict=False)]
     verdicts["plus_status"] = [None if o is None else o.status for o in plus_out]

@@ -83,7 +83,9 @@ def with_strong_tests(problems: pd.DataFrame, strong: pd.DataFrame) -> pd.DataFr
 
 def answers(verdicts: pd.DataFrame) -> pd.Series:
     """What majority vote compares: the normalised answer (math), else the sample's behaviour on
-    the test cases (which of them pass; programs that fail to run are grouped by error)."""
+    the tests' inputs: "pass" if it passed; else the digest of what it returned on them (the
+    per-test pass), or which test cases failed where there is no digest; programs that fail to
+    run are grouped by error."""
     if "normalised_answer" in verdicts:
         math = verdicts["normalised_answer"].fillna("").astype(str)
     else:
@@ -92,6 +94,9 @@ def answers(verdicts: pd.DataFrame) -> pd.Series:
     def behaviour(row: pd.Series) -> str:
         if row["status"] == "passed":
             return "pass"
+        digest = row.get("behaviour")
+        if isinstance(digest, str) and digest:
+            return "out:" + digest
         failed = row.get("failed_tests")
         if failed is not None and not (isinstance(failed, float) and np.isnan(failed)):
             return "fail:" + ",".join(str(int(i)) for i in failed)

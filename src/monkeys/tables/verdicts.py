@@ -24,7 +24,9 @@ VERDICTS = pa.schema([
     ("plus_num_tests", pa.int32()),
     ("plus_failed_tests", pa.list_(pa.int32())),
     ("answer", pa.string()),                    # for majority vote: math, the normalised
-                                                # answer; code, which test cases pass ("" = none)
+                                                # answer; code, "pass" or the digest of its
+                                                # outputs on the tests' inputs (see
+                                                # monkeys.stages.execute.answers)
     ("flaky", pa.bool_()),                      # reruns (execution.reruns) disagreed
     ("runs", pa.int32()),                       # executions per program (1 + reruns)
 ])
