@@ -6,6 +6,7 @@ localrules:
     cost,
     selection,
     family,
+    style,
 
 
 rule aggregate:
@@ -114,3 +115,24 @@ rule family:
         "logs/family/{dataset}.log",
     script:
         "../workflow_scripts/family.py"
+
+
+rule style:
+    input:
+        problems="results/datasets/{dataset}/problems.parquet",
+        samples=shards_of("samples"),
+        verdicts=shards_of("verdicts"),
+    output:
+        summary="results/style/{model}/{dataset}.parquet",
+        rules="results/style_rules/{model}/{dataset}.parquet",
+    params:
+        analysis=config["analysis"],
+        seed=config["seed"],
+        ruff=ruff_version(),
+        code=CODE["style"],
+    log:
+        "logs/style/{model}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/style/{model}/{dataset}.tsv"
+    script:
+        "../workflow_scripts/style.py"

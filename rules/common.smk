@@ -48,7 +48,19 @@ CODE = {
     "plot_selection": code("plot", "plot_selection"),
     "family": code("family", "family"),
     "plot_family": code("plot", "plot_family"),
+    "style": code("style", "style"),
+    "plot_style": code("plot", "plot_style"),
 }
+
+
+def ruff_version():
+    """The installed ruff's version: a param of the style analysis, so a new ruff relints."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ruff")
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def family_members():
@@ -114,8 +126,8 @@ def all_figures():
     figures = expand("results/figures/{figure}/{dataset}.{ext}", figure=["coverage", "cost", "selection"],
                      dataset=DATASETS, ext=formats)
     strong = [d for d in DATASETS if has_strong_verifier(d)]
-    figures += expand("results/figures/{figure}/{dataset}.{ext}", figure=["verifiers", "utility"],
-                      dataset=strong, ext=formats)
+    figures += expand("results/figures/{figure}/{dataset}.{ext}",
+                      figure=["verifiers", "utility", "style"], dataset=strong, ext=formats)
     if family_members():
         figures += expand("results/figures/family/{dataset}.{ext}", dataset=DATASETS, ext=formats)
     return figures

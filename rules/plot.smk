@@ -5,6 +5,7 @@ localrules:
     plot_cost,
     plot_selection,
     plot_family,
+    plot_style,
 
 
 rule plot_coverage:
@@ -130,3 +131,23 @@ rule plot_family:
         "logs/plot_family/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_family.py"
+
+
+rule plot_style:
+    input:
+        summary=expand("results/style/{model}/{{dataset}}.parquet", model=MODELS),
+        rules=expand("results/style_rules/{model}/{{dataset}}.parquet", model=MODELS),
+    output:
+        report(
+            "results/figures/style/{dataset}.{ext}",
+            caption="report/style.rst",
+            category="Imperfect verifiers",
+            labels={"dataset": "{dataset}", "figure": "style of false positives"},
+        ),
+    params:
+        dpi=config["plots"]["dpi"],
+        code=CODE["plot_style"],
+    log:
+        "logs/plot_style/{dataset}.{ext}.log",
+    script:
+        "../workflow_scripts/plot_style.py"

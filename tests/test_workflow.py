@@ -38,6 +38,8 @@ def test_dry_run_multi_model_multi_dataset(tmp_path, default_config):
         "verifiers": models,
         "plot_verifiers": 2,
         "plot_utility": 2,
+        "style": models,
+        "plot_style": 2,
     }
     assert "results/samples/other/he-first5/16-20.parquet" in result.stdout
 
@@ -69,5 +71,6 @@ def test_dry_run_plans_verifier_and_family_figures(tmp_path, default_config):
     jobs = job_counts(result.stdout)
     assert jobs["generate_tests"] == 1  # the default config asks for strong tests
     assert jobs["verifiers"] == 2 and jobs["plot_verifiers"] == 1 and jobs["plot_utility"] == 1
+    assert jobs["style"] == 2 and jobs["plot_style"] == 1
     assert jobs["family"] == 1 and jobs["plot_family"] == 1
     assert "results/datasets/humaneval/strong_tests.parquet" in result.stdout

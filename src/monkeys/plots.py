@@ -226,3 +226,58 @@ def family_figure(coverage: pd.DataFrame, offsets: pd.DataFrame, dataset: str) -
             ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def style_figure(summary: pd.DataFrame, rules: pd.DataFrame, dataset: str,
+                 top: int = 10) -> Figure:
+    """Per model: mean lint findings per line of true vs false positives (bootstrap band,
+    counts, p-value), and findings per 100 lines of the `top` rule codes in each group.
+    A group without samples is named in the panel instead of drawn."""
+    models = sorted(summary["model"].unique())
+    fig, axes = plt.subplots(max(len(models), 1), 2, figsize=(11.0, 4.0 * max(len(models), 1)),
+                             squeeze=False)
+    if not models:
+        axes[0][0].text(0.5, 0.5, "no style tables", ha="center", va="center",
+                        transform=axes[0][0].transAxes)
+    colors = {"true_positive": "C2", "false_positive": "C3"}
+    for (left, right), model in zip(axes, models, strict=False):
+        part = summary[summary["model"] == model].set_index("group")
+        for x, (group, row) in enumerate(part.iterrows()):
+            label = group.replace("_", " ")
+            if row["samples"] == 0 or not np.isfinite(row["mean_findings_per_line"]):
+                left.text(x, 0, f"no {label}s", ha="center", va="bottom", rotation=90)
+                continue
+            mean = row["mean_findings_per_line"]
+            left.bar(x, mean, color=colors.get(group, "C0"), alpha=0.8,
+                     yerr=[[mean - row["lower"]], [row["upper"] - mean]], capsize=4)
+            plural = "s" * (row["samples"] != 1)
+            left.text(x, row["upper"], f"{row['samples']} sample{plural}\n{row['lines']} lines",
+                      ha="center", va="bottom", fontsize=8)
+        left.set_xticks(range(len(part)), [g.replace("_", " ") for g in part.index])
+        left.set_xlim(-0.7, len(part) - 0.3)
+        left.margins(y=0.25)
+        left.set_ylabel("lint findings per line (mean over samples)")
+        p_value = part["p_value"].iat[0] if len(part) else np.nan
+        tested = f"p = {p_value:.3g} (Mann-Whitney U)" if np.isfinite(p_value) else "no test"
+        left.set_title(f"{dataset} / {model}: {tested}")
+        left.grid(True, axis="y", alpha=0.3)
+        found = rules[rules["model"] == model]
+        codes = found.groupby("rule")["findings"].sum().sort_values(ascending=False, kind="stable")
+        codes = list(codes.index[:top])[::-1]
+        if not codes:
+            right.text(0.5, 0.5, "no lint findings", ha="center", va="center",
+                       transform=right.transAxes)
+        for i, group in enumerate(part.index):
+            rows = found[found["group"] == group].set_index("rule")
+            values = [100 * rows["findings_per_line"].get(code, 0.0) for code in codes]
+            right.barh(np.arange(len(codes)) + (i - 0.5) * 0.4, values, height=0.4,
+                       color=colors.get(group, f"C{i}"), label=group.replace("_", " "))
+        names = found.drop_duplicates("rule").set_index("rule")["name"]
+        right.set_yticks(range(len(codes)), [f"{code} {names[code]}" for code in codes], fontsize=7)
+        right.set_xlabel("findings per 100 lines")
+        right.set_title(f"top rule codes ({part['linter'].iat[0] if len(part) else 'ruff'})")
+        right.grid(True, axis="x", alpha=0.3)
+        if codes:
+            right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

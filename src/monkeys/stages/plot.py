@@ -12,6 +12,7 @@ from monkeys.plots import (
     family_figure,
     save_figure,
     selection_figure,
+    style_figure,
     utility_figure,
     verifier_figure,
 )
@@ -20,6 +21,7 @@ from monkeys.tables.coverage import COVERAGE, FIT
 from monkeys.tables.family import FAMILY
 from monkeys.tables.io import read_table, read_tables
 from monkeys.tables.selection import SELECTION
+from monkeys.tables.style import STYLE, STYLE_RULES
 from monkeys.tables.verifiers import UTILITY, VERIFIER_CURVES
 
 log = logging.getLogger("monkeys")
@@ -67,3 +69,11 @@ def plot_family(coverage_paths: Sequence[str], family_path: str | Path, figure: 
     coverage = read_tables(list(coverage_paths), COVERAGE)
     offsets = read_table(family_path, FAMILY)
     save_figure(family_figure(coverage, offsets, dataset), figure, dpi=dpi)
+
+
+def plot_style(summary_paths: Sequence[str], rule_paths: Sequence[str], figure: str | Path, *,
+               dataset: str, dpi: int) -> None:
+    """Lint findings per line of true vs false positives and the top rule codes, all models."""
+    summary = read_tables(list(summary_paths), STYLE)
+    rules = read_tables(list(rule_paths), STYLE_RULES)
+    save_figure(style_figure(summary, rules, dataset), figure, dpi=dpi)
