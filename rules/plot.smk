@@ -21,8 +21,8 @@ rule plot_coverage:
             labels={"dataset": "{dataset}", "figure": "coverage vs samples"},
         ),
         report(
-            "results/figures/coverage/{dataset}.{ext}.prov.json",
-            caption="report/provenance.rst",
+            "results/figures/coverage/{dataset}.{ext}.lineage.txt",
+            caption="report/lineage.rst",
             category="Provenance",
             labels={"dataset": "{dataset}", "figure": "coverage vs samples ({ext})"},
         ),
@@ -45,6 +45,12 @@ rule plot_verifiers:
             category="Imperfect verifiers",
             labels={"dataset": "{dataset}", "figure": "resampling accuracy"},
         ),
+        report(
+            "results/figures/verifiers/{dataset}.{ext}.lineage.txt",
+            caption="report/lineage.rst",
+            category="Provenance",
+            labels={"dataset": "{dataset}", "figure": "resampling accuracy ({ext})"},
+        ),
     params:
         figure="verifiers",
         dpi=config["plots"]["dpi"],
@@ -64,6 +70,12 @@ rule plot_utility:
             caption="report/utility.rst",
             category="Imperfect verifiers",
             labels={"dataset": "{dataset}", "figure": "utility and optimal k"},
+        ),
+        report(
+            "results/figures/utility/{dataset}.{ext}.lineage.txt",
+            caption="report/lineage.rst",
+            category="Provenance",
+            labels={"dataset": "{dataset}", "figure": "utility and optimal k ({ext})"},
         ),
     params:
         figure="utility",
@@ -85,6 +97,12 @@ rule plot_cost:
             category="Cost",
             labels={"dataset": "{dataset}", "figure": "coverage vs cost"},
         ),
+        report(
+            "results/figures/cost/{dataset}.{ext}.lineage.txt",
+            caption="report/lineage.rst",
+            category="Provenance",
+            labels={"dataset": "{dataset}", "figure": "coverage vs cost ({ext})"},
+        ),
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot_cost"],
@@ -103,6 +121,12 @@ rule plot_selection:
             caption="report/selection.rst",
             category="Selection",
             labels={"dataset": "{dataset}", "figure": "majority vote and verifiers"},
+        ),
+        report(
+            "results/figures/selection/{dataset}.{ext}.lineage.txt",
+            caption="report/lineage.rst",
+            category="Provenance",
+            labels={"dataset": "{dataset}", "figure": "majority vote and verifiers ({ext})"},
         ),
     params:
         dpi=config["plots"]["dpi"],
@@ -124,6 +148,12 @@ rule plot_family:
             category="Scaling",
             labels={"dataset": "{dataset}", "figure": "model family S-curves"},
         ),
+        report(
+            "results/figures/family/{dataset}.{ext}.lineage.txt",
+            caption="report/lineage.rst",
+            category="Provenance",
+            labels={"dataset": "{dataset}", "figure": "model family S-curves ({ext})"},
+        ),
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot_family"],
@@ -143,6 +173,12 @@ rule plot_style:
             caption="report/style.rst",
             category="Imperfect verifiers",
             labels={"dataset": "{dataset}", "figure": "style of false positives"},
+        ),
+        report(
+            "results/figures/style/{dataset}.{ext}.lineage.txt",
+            caption="report/lineage.rst",
+            category="Provenance",
+            labels={"dataset": "{dataset}", "figure": "style of false positives ({ext})"},
         ),
     params:
         dpi=config["plots"]["dpi"],

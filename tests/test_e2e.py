@@ -63,6 +63,10 @@ def test_report_has_captioned_figure(run):
     assert result.returncode == 0, result.stderr[-3000:]
     html = (workdir / "report.html").read_text()
     assert "exponentiated power" in html
+    assert "Lineage of the" in html  # each figure links to its lineage tree
+    tree = (workdir / f"{FIGURE}.lineage.txt").read_text()
+    assert "results/samples/gemma3-270m/humaneval/0-2.parquet  [sample_shard]" in tree
+    assert "results/models/gemma3-270m/weights.json  [fetch_model]" in tree
 
 
 def test_same_config_same_samples(run):

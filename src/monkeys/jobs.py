@@ -3,7 +3,8 @@
 Workflow scripts call `run_job(snakemake, stage, ...)`. Before the stage runs,
 every input that has a provenance record is rehashed and must still match it
 (a corrupted or hand-edited table is reported by name). After it ran, every
-output gets `<output>.prov.json`.
+output gets `<output>.prov.json`, and a declared output `<artifact>.lineage.txt` (a figure's,
+for the report) gets the artifact's lineage tree.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from monkeys.logs import logged
-from monkeys.provenance import build_record, check_inputs, record_path, write_record
+from monkeys.provenance import (
+    LINEAGE_SUFFIX,
+    build_record,
+    check_inputs,
+    record_path,
+    write_lineage,
+    write_record,
+)
 
 
 def _params(snakemake: Any) -> dict[str, Any]:
@@ -27,8 +35,9 @@ def run_job(snakemake: Any, stage: Callable[..., None], *args: Any, **kwargs: An
         stage(*args, **kwargs)
         params = _params(snakemake)
         seed = params.get("seed", snakemake.config.get("seed"))
-        for output in snakemake.output:
-            if str(output).endswith(".prov.json"):
+        outputs = [str(p) for p in snakemake.output]
+        for output in outputs:
+            if output.endswith((".prov.json", LINEAGE_SUFFIX)):
                 continue
             record = build_record(
                 output, inputs=inputs, input_records=input_records, config=snakemake.config,
@@ -36,3 +45,6 @@ def run_job(snakemake: Any, stage: Callable[..., None], *args: Any, **kwargs: An
                 rule=snakemake.rule, wildcards=dict(snakemake.wildcards.items()),
             )
             write_record(record, record_path(output))
+        for output in outputs:
+            if output.endswith(LINEAGE_SUFFIX):
+                write_lineage(output[: -len(LINEAGE_SUFFIX)], output)

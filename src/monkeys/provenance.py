@@ -8,6 +8,7 @@ hardware, so a reader can audit or reproduce it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -92,12 +93,46 @@ def hardware() -> dict[str, Any]:
     return info
 
 
+def image_digest(image: str | Path, cache_dir: str | Path | None = None) -> str:
+    """sha256 of a container image file (an Apptainer SIF), cached by path, size and mtime.
+
+    Images are large, so the digest is kept under `cache_dir` (default
+    ~/.cache/monkeys/image-digests) and recomputed only when the file changes.
+    """
+    image = Path(image)
+    stat = image.stat()
+    cache = Path(cache_dir or Path.home() / ".cache" / "monkeys" / "image-digests")
+    key = hashlib.sha256(f"{image.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    entry = cache / key
+    try:
+        return entry.read_text().strip()
+    except OSError:
+        pass
+    digest = "sha256:" + sha256_file(image)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(entry, digest + "\n")
+    except OSError:  # a read-only home: the digest is still recorded
+        pass
+    return digest
+
+
 def container() -> dict[str, str]:
-    """The container this job runs in, if any (Apptainer/Singularity or Docker)."""
+    """The container this job runs in, if any (Apptainer/Singularity or Docker).
+
+    For Apptainer the image file is hashed (see `image_digest`); Docker exposes no digest
+    inside a container, so it comes from MONKEYS_IMAGE_DIGEST if the launcher sets it.
+    """
     for variable in ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER"):
         if os.environ.get(variable):
-            info = {"runtime": "apptainer", "image": os.environ[variable]}
+            image = os.environ[variable]
+            info = {"runtime": "apptainer", "image": image}
             digest = os.environ.get("MONKEYS_IMAGE_DIGEST")
+            if not digest and Path(image).is_file():
+                try:
+                    digest = image_digest(image)
+                except OSError:
+                    digest = ""
             if digest:
                 info["digest"] = digest
             return info
@@ -146,12 +181,30 @@ def build_record(
     }
 
 
-def write_record(record: Mapping[str, Any], path: str | Path) -> None:
-    """Write a record as indented, key-sorted JSON (atomically)."""
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write `text` to `path` so that it appears only complete (temp name + rename)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (disk full) leaves no temp file behind
+
+
+def write_record(record: Mapping[str, Any], path: str | Path) -> None:
+    """Write a record as indented, key-sorted JSON (atomically)."""
+    write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+
+
+LINEAGE_SUFFIX = ".lineage.txt"
+
+
+def write_lineage(artifact: str | Path, path: str | Path) -> None:
+    """Write the lineage tree of `artifact` (as `monkeys provenance` prints it) to `path`."""
+    lines = [f"lineage of {artifact} (rule, first 12 hex digits of each sha256):", "",
+             *render(lineage(artifact))]
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def read_record(artifact: str | Path) -> dict[str, Any] | None:
