@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from monkeys import __version__
+from monkeys.atomic import write_text_atomic
 from monkeys.errors import MonkeysError
 from monkeys.hashing import PACKAGE_DIR, code_hash, sha256_file
 
@@ -179,17 +180,6 @@ def build_record(
         "container": container(),
         "hardware": hardware(),
     }
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` so that it appears only complete (temp name + rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed write (disk full) leaves no temp file behind
 
 
 def write_record(record: Mapping[str, Any], path: str | Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from monkeys.atomic import write_text_atomic
 from monkeys.hashing import sha256_bytes
 from monkeys.tables.io import read_table, write_table
 from monkeys.tables.samples import SAMPLES
@@ -57,9 +57,7 @@ class ShardParts:
                 shutil.rmtree(self.dir)
         if not self.dir.exists():
             self.dir.mkdir(parents=True)
-            tmp = self.dir / f".job.json.tmp-{os.getpid()}"
-            tmp.write_text(json.dumps({"key": self.key}) + "\n")
-            os.replace(tmp, job)
+            write_text_atomic(job, json.dumps({"key": self.key}) + "\n")
         done = {}
         for path in sorted(self.dir.glob("[0-9]*.parquet")):
             try:

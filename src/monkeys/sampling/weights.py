@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from monkeys.atomic import write_text_atomic
 from monkeys.errors import MonkeysError
 from monkeys.hashing import sha256_bytes, sha256_file
 
@@ -107,7 +108,7 @@ def resolve_weights(spec: dict[str, Any]) -> Weights:
 
 def write_manifest(weights: Weights, path: str | Path) -> None:
     """Record resolved weights as JSON (the fetch_model rule's output)."""
-    Path(path).write_text(json.dumps(asdict(weights), indent=2, sort_keys=True) + "\n")
+    write_text_atomic(path, json.dumps(asdict(weights), indent=2, sort_keys=True) + "\n")
 
 
 def load_manifest(path: str | Path, verify: bool = True) -> Weights:
