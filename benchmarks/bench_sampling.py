@@ -9,7 +9,9 @@ Engines, on the same requests (same prompts and seeds), side by side in one proc
 - `sequential`: the default embedded sampler (llama-cpp-python's create_completion, one
   sample at a time, prompt prefix evaluated once per problem);
 - `batched P=1`: the batched code path with one sequence (same sampler as below);
-- `batched P=k`: `parallel: k`, k sequences of one prompt decoded together.
+- `batched P=k`: `parallel: k`, k sequences of one prompt decoded together;
+- `batched P=k block=b` (`--block b`): blocks of b samples through k slots with refill (a sample
+  that stops hands its slot to the block's next sample).
 
 Each engine draws the samples of one problem at a time, engines interleaved and their
 order rotated every round, `--repeats` rounds (the machine may be shared). The table
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--context-length", type=int, default=1024)
     parser.add_argument("--parallel", default="4,8,16", help="batch sizes to compare")
+    parser.add_argument("--block", default="", help="refill block sizes, comma-separated: each is "
+                        "run with every --parallel size it is a multiple of")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--top-p", type=float, default=0.95)
@@ -84,16 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     params = SamplingParams(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
                             stop=() if args.no_stop else STOP)
 
-    configs: list[tuple[str, int]] = [] if args.skip_sequential else [("sequential", 0)]
-    configs += [(f"batched P={p}", p) for p in [1, *map(int, args.parallel.split(","))]]
+    parallel = [1, *map(int, args.parallel.split(","))]
+    blocks = [int(b) for b in args.block.split(",") if b]
+    configs: list[tuple[str, int, int | None]] = [] if args.skip_sequential else [("sequential", 0, None)]
+    configs += [(f"batched P={p}", p, None) for p in parallel]
+    configs += [(f"batched P={p} block={b}", p, b) for p in parallel[1:] for b in blocks
+                if b > p and b % p == 0]
     samplers = {}
-    for name, p in configs:
+    for name, p, block in configs:
         if p == 0:
             samplers[name] = LlamaCppSampler(model_path, name="bench", threads=args.threads,
                                              context_length=args.context_length)
         else:
             samplers[name] = LlamaBatchedSampler(model_path, name="bench", threads=args.threads,
-                                                 context_length=args.context_length, parallel=p)
+                                                 context_length=args.context_length, parallel=p,
+                                                 block=block)
     bandwidth = copy_bandwidth()
     model_bytes = os.path.getsize(model_path)
     load_before = os.getloadavg()
@@ -101,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     # the order of engines rotated every round, and keep every timing. Each engine's
     # samples are the same in every round (fixed seeds), so timings compare directly.
     units = [[r for r in requests if r.problem_id == pid] for pid in ids]
-    times: dict[str, list[list[float]]] = {name: [[] for _ in units] for name, _ in configs}
-    tokens: dict[str, list[int]] = {name: [0] * len(units) for name, _ in configs}
-    order = [name for name, _ in configs]
+    times: dict[str, list[list[float]]] = {name: [[] for _ in units] for name, *_ in configs}
+    tokens: dict[str, list[int]] = {name: [0] * len(units) for name, *_ in configs}
+    order = [name for name, *_ in configs]
     for repeat in range(args.repeats):
         for u, unit in enumerate(units):
             for name in order[repeat % len(order):] + order[:repeat % len(order)]:

@@ -97,3 +97,32 @@ def test_blocks_do_not_depend_on_what_ran_before(inputs):
         assert long.finish_reason == "prompt_too_long"
     finally:
         sampler.close()
+
+
+def test_refill_reuses_slots_without_stale_cells(inputs):
+    """block > parallel: a sample that takes a freed slot sees only the prompt, not the cells
+    of the sample before it (greedy decoding: every sample must be the same text)."""
+    weights = load_manifest(inputs / "weights.json")
+    sampler = LlamaBatchedSampler(weights.path, name="g", threads=1, context_length=512,
+                                  parallel=2, block=6)
+    try:
+        greedy = SamplingParams(temperature=1.0, top_p=1.0, top_k=1, max_tokens=10, stop=("\n",))
+        block = [SampleRequest("a", "def add(a, b):\n    return", i, 10 + i) for i in range(6)]
+        results = sampler.sample(block, greedy)
+        assert len({r.completion for r in results}) == 1 and results[0].completion_tokens > 0
+        assert sampler.info.details["block"] == 6
+    finally:
+        sampler.close()
+    with pytest.raises(ValueError, match="multiple of parallel"):
+        LlamaBatchedSampler(weights.path, name="g", threads=1, context_length=512, parallel=2,
+                            block=3)
+
+
+def test_refill_samples_do_not_depend_on_shard_layout(inputs, monkeypatch):
+    monkeypatch.setitem(MODEL, "block", 4)
+    key = ["problem_id", "sample_index"]
+    whole = _shard(inputs, 0, 8).sort_values(key).reset_index(drop=True)
+    parts = pd.concat([_shard(inputs, 4, 8), _shard(inputs, 0, 4)]).sort_values(key)
+    pd.testing.assert_frame_equal(whole.drop(columns="wall_s"),
+                                  parts.reset_index(drop=True).drop(columns="wall_s"))
+    assert (whole["completion_tokens"] > 0).all() and whole["completion"].nunique() > 2

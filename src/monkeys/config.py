@@ -98,6 +98,12 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
         problem = dataset_entry_problem(name, entry, DATASETS[registry])
         if problem:
             raise ConfigError(f"invalid config: {problem}")
+    for name, model in config["models"].items():
+        parallel, block = model.get("parallel", 1), model.get("block")
+        if block is not None and (block < parallel or block % parallel):
+            raise ConfigError(
+                f"invalid config: models.{name}.block is {block}, not a multiple of its "
+                f"parallel ({parallel}); use a multiple such as {parallel * 4}, or null")
 
 
 def dataset_entry_problem(name: str, entry: Mapping[str, Any], spec: Any) -> str | None:

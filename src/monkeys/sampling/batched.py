@@ -14,15 +14,23 @@ llama.cpp returns, with one `numpy.random.Generator(PCG64(seed))` per sample
 (its request's seed) and llama.cpp's order of filters: top-k, top-p (on the
 temperature-1 distribution), min-p, then temperature (`sample_token`).
 
-Determinism: every block starts from an empty cache and runs the same
-sequence of operations, so a sample is a function of (model, prompt, sampling
-params, its seed, and the requests of its block): it does not depend on what
-the process ran before. When `samples_per_shard` is a multiple of `parallel`,
+With `block` larger than `parallel` (a multiple of it), a block of `block`
+sample indices is drawn through `parallel` slots with refill: when a sample
+stops (a stop sequence, end of text), its cells are dropped, the prompt's cells
+are shared with its slot again, and the block's next sample starts there in the
+next step. Stop sequences end samples at very different lengths, so without
+refill a block's last steps decode only a few rows; with it the batch stays
+full until the block runs out of samples.
+
+Determinism: every block starts from an empty cache and runs the same sequence
+of operations, so a sample is a function of (model, prompt, sampling params,
+its seed, and the requests of its block): it does not depend on what the
+process ran before. When `samples_per_shard` is a multiple of `parallel`,
 shard boundaries never cut a block and samples do not depend on the shard
-layout. llama.cpp's CPU kernels may round differently for different numbers
-of rows, so `parallel: P` is a different engine setting from `parallel: 1`
-(the one-at-a-time sampler): its samples differ, and changing `parallel`
-re-samples.
+layout (with refill, the same holds for `block`). llama.cpp's CPU kernels may
+round differently for different numbers of rows, so `parallel: P` is a
+different engine setting from `parallel: 1` (the one-at-a-time sampler): its
+samples differ, and changing `parallel` re-samples.
 """
 
 from __future__ import annotations
@@ -112,10 +120,11 @@ class _Sequence:
 
 
 class LlamaBatchedSampler:
-    """Draws the samples of each prompt in blocks of `parallel` sequences decoded together."""
+    """Draws the samples of each prompt in blocks of `block` samples (default `parallel`), with
+    `parallel` sequences decoded together."""
 
     def __init__(self, model_path: str | Path, *, name: str, threads: int, context_length: int,
-                 parallel: int):
+                 parallel: int, block: int | None = None):
         try:
             import llama_cpp
             from llama_cpp import _internals, _logger
@@ -125,6 +134,10 @@ class LlamaBatchedSampler:
             ) from exc
         if parallel < 1:
             raise ValueError("parallel must be >= 1")
+        block = parallel if block is None else block
+        if block < parallel or block % parallel:
+            raise ValueError(f"block ({block}) must be a multiple of parallel ({parallel})")
+        self.block = block
         path = model_file(model_path)
         _logger.set_verbose(False)   # llama.cpp's own log lines would flood the job log
         self._lib = llama_cpp
@@ -154,7 +167,7 @@ class LlamaBatchedSampler:
         self.load_s = time.perf_counter() - started
         self.info = llama_info(name, path, threads, context_length,
                                "llama-cpp-python (batched sequences, numpy sampling)",
-                               parallel=parallel)
+                               parallel=parallel, **({"block": block} if block != parallel else {}))
 
     def close(self) -> None:
         """Free the batch, context and model."""
@@ -214,13 +227,16 @@ class LlamaBatchedSampler:
     def _block(self, requests: list[SampleRequest], tokens: list[int], params: SamplingParams,
                budget: int) -> list[_Sequence]:
         lib = self._lib
-        self._prepare(tokens, len(requests))
-        seqs = [_Sequence(slot, request, min(params.max_tokens, budget))
-                for slot, request in enumerate(requests, start=1)]
+        slots = min(self.parallel, len(requests))
+        self._prepare(tokens, slots)
+        max_tokens = min(params.max_tokens, budget)
+        seqs = [_Sequence(slot, request, max_tokens)
+                for slot, request in enumerate(requests[:slots], start=1)]
+        waiting = list(requests[slots:])  # take a slot as one frees, in sample-index order
         stops = list(params.stop)
         longest_stop = max((len(s) for s in stops), default=0)
         last = len(tokens) - 1
-        active = seqs
+        active = list(seqs)
         self._decode([(tokens[-1], last, s.slot, True) for s in active])
         while active:
             logits = self._logits(len(active))
@@ -245,9 +261,19 @@ class LlamaBatchedSampler:
                     seq.finish = "length"
                     continue
                 following.append(seq)
+            entries = [(s.tokens[-1], last + len(s.tokens), s.slot, True) for s in following]
+            for seq in active:
+                if seq.finish is None or not waiting:
+                    continue
+                lib.llama_memory_seq_rm(self._memory, seq.slot, -1, -1)
+                lib.llama_memory_seq_cp(self._memory, 0, seq.slot, -1, -1)
+                fresh = _Sequence(seq.slot, waiting.pop(0), max_tokens)
+                seqs.append(fresh)
+                following.append(fresh)
+                entries.append((tokens[-1], last, fresh.slot, True))
             active = following
             if active:
-                self._decode([(s.tokens[-1], last + len(s.tokens), s.slot, True) for s in active])
+                self._decode(entries)
         return seqs
 
     def sample(self, requests: Sequence[SampleRequest], params: SamplingParams) -> list[SampleResult]:
@@ -263,7 +289,7 @@ class LlamaBatchedSampler:
             by_index = {requests[p].sample_index: p for p in positions}
             if len(by_index) != len(positions):
                 raise ValueError("duplicate sample index for one problem")
-            for block in blocks_of(list(by_index), self.parallel):
+            for block in blocks_of(list(by_index), self.block):
                 started = time.perf_counter()
                 block_requests = [requests[by_index[i]] for i in block]
                 if budget < 1:

@@ -70,7 +70,7 @@ def make_sampler(model: str, model_spec: Mapping[str, Any], weights: Weights):
 
             return LlamaBatchedSampler(weights.path, name=model, threads=model_spec["threads"],
                                        context_length=model_spec["context_length"],
-                                       parallel=parallel)
+                                       parallel=parallel, block=model_spec.get("block"))
         from monkeys.sampling.embedded import LlamaCppSampler
 
         return LlamaCppSampler(weights.path, name=model, threads=model_spec["threads"],
