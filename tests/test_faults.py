@@ -148,7 +148,13 @@ def start(workdir: Path, config: dict, *args: str, log: Path) -> subprocess.Pope
                "--directory", str(workdir), "--configfile", str(config_path), *args]
     with open(log, "w") as out:
         return subprocess.Popen(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """Undo an inherited "ignore SIGINT" (a shell runs background commands that way, e.g. CI
+    under nohup), so Snakemake and its jobs react to SIGINT as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def finish(run: subprocess.Popen, log: Path, timeout: float = 300) -> str:
