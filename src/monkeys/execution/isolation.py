@@ -144,7 +144,10 @@ def container_command(isolation: Isolation, workers: int, memory_mb: int, max_pr
     package = str(Path(PACKAGE_PARENT) / "monkeys")
     env = {"PYTHONPATH": ENGINE_MOUNT, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
            "HOME": "/tmp", "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}
-    memory = int(workers) * (int(memory_mb) + 64) + 256
+    # Per worker: its candidate (RLIMIT_AS), its scratch tmpfs (tmpfs pages are charged to the
+    # container's memory, so a full disk must not squeeze another worker's candidate) and its
+    # fork server; plus /tmp, the relay and the interpreter's page cache.
+    memory = int(workers) * (int(memory_mb) + int(isolation.disk_mb) + 64) + 16 + 256
     pids = int(workers) * (int(max_processes) + 8) + 64
     disk = f"rw,nosuid,nodev,mode=0711,size={int(isolation.disk_mb)}m"
     if isolation.level == "apptainer":
