@@ -119,3 +119,11 @@ def test_dry_run_plans_style_only_with_a_strong_verifier(tmp_path, default_confi
     result = snakemake(tmp_path, config, "--dry-run", "--cores", "2")
     assert result.returncode == 0, result.stderr
     assert "style" not in job_counts(result.stdout)
+
+
+def test_function_level_findings_on_the_prompts_def_line_count():
+    """ruff reports too-many-returns on the `def` line, which is the prompt's; the completion
+    causes it, so it counts (the prompt's own unused import still does not)."""
+    many_returns = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(7)) + "    return -1\n"
+    per_sample = sample_findings(*_tables([(many_returns, True, True)]), ["F", "PLR0911"])
+    assert [rule for rule, _ in per_sample["rules"].iat[0]] == ["PLR0911"]

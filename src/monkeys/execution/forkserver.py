@@ -33,7 +33,9 @@ first line alone and never depends on that second pass. In that pass the candida
 through a recorder that hashes what each call returns (or raises): the digest of the program's
 behaviour on the tests' inputs, which majority vote compares (two wrong programs that return
 the same values agree; two that fail the same test differently do not). The candidate can only
-change its own digest, never a verdict.
+change its own digest, never a verdict. One limit: a list the candidate built by iterating a set
+whose elements hash by address (None, types, functions on Python 3.11) may come out in another
+order in another fork server, and so get another digest (its verdict does not change).
 
 What this cannot do: code that runs inside the harness's own process can, in principle, read
 the harness's memory (its stack frames via sys._getframe, or raw memory via ctypes) and forge a
@@ -100,6 +102,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 _VERDICT_STATUSES = ("passed", "failed", "error")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object addresses in reprs differ between runs
 _BEHAVIOUR_DEPTH = 20
+_BEHAVIOUR_NODES = 10_000
 _HEX = re.compile(rb"[0-9a-f]{16}")
 
 
@@ -516,21 +519,27 @@ def _make_guard() -> Any:
 # --- the child -------------------------------------------------------------------------------
 
 
-def behaviour_text(value: Any, depth: int = 0) -> str:
-    """A deterministic text for a value a candidate returned: sets and dicts in sorted order,
-    object addresses removed; a value whose repr fails is named by its type."""
+def behaviour_text(value: Any, depth: int = 0, budget: list[int] | None = None) -> str:
+    """A deterministic text for a value a candidate returned: containers by type with sets
+    and dicts (subclasses too) in sorted order, object addresses removed; a value whose repr
+    fails is named by its type. At most _BEHAVIOUR_NODES containers, _BEHAVIOUR_DEPTH deep, are
+    walked per value (one that shares sub-lists can be exponentially large when written out);
+    a container beyond that is named by its type."""
+    budget = [_BEHAVIOUR_NODES] if budget is None else budget
     kind = type(value)
     try:
-        if depth < _BEHAVIOUR_DEPTH:
-            if kind in (list, tuple):
-                inner = ",".join(behaviour_text(v, depth + 1) for v in value)
-                return f"[{inner}]" if kind is list else f"({inner})"
-            if kind in (set, frozenset):
-                return "{" + ",".join(sorted(behaviour_text(v, depth + 1) for v in value)) + "}"
-            if kind is dict:
-                items = sorted(f"{behaviour_text(k, depth + 1)}:{behaviour_text(v, depth + 1)}"
-                               for k, v in value.items())
-                return "{" + ",".join(items) + "}"
+        if isinstance(value, (list, tuple, set, frozenset, dict)):
+            if depth >= _BEHAVIOUR_DEPTH or budget[0] <= 0:
+                return f"<{kind.__name__}>"
+            budget[0] -= 1
+            if isinstance(value, dict):
+                items = sorted(f"{behaviour_text(k, depth + 1, budget)}:"
+                               f"{behaviour_text(v, depth + 1, budget)}" for k, v in value.items())
+            else:
+                items = [behaviour_text(v, depth + 1, budget) for v in value]
+                if isinstance(value, (set, frozenset)):
+                    items.sort()
+            return f"{kind.__name__}({','.join(items)})"
         return _ADDRESS.sub("", repr(value))
     except BaseException:  # noqa: BLE001 - e.g. a raising __repr__, an int too long to print
         return f"<{kind.__name__}>"

@@ -4,9 +4,11 @@ Of the samples that pass the weak verifier (the benchmark's own tests), true pos
 pass the strong one (plus tests, official or generated) and false positives do not. Each is
 linted with ruff (monkeys.lint, one run over all of them) as the file it was judged as,
 prompt + completion: a completion alone continues the prompt's function and is often not
-valid Python. Only findings on the completion's lines count (from the line the completion
-starts on; one the prompt's own lines carry, such as an import of the prompt's that the
-completion leaves unused, does not), per non-blank line of the completion.
+valid Python. Findings on the completion's lines count, and so do findings on the prompt's
+lines that the prompt alone (its function given an empty body) does not have: ruff puts
+function-level findings (too many returns, branches or statements) on the `def` line, which is
+the prompt's. A finding the prompt carries by itself, such as an import of the prompt's that
+the completion leaves unused, does not count. Rates are per non-blank line of the completion.
 
 Per group: pooled findings per line, and the mean over samples of each sample's findings per
 line with a percentile bootstrap band over samples; TP vs FP are compared with a two-sided
@@ -48,6 +50,16 @@ def completion_source(prompt: str, completion: str) -> tuple[str, int]:
     return (source if source.endswith("\n") else source + "\n"), prompt.count("\n") + 1
 
 
+def baseline_source(prompt: str) -> str:
+    """The prompt with a `pass` body (indented like its last line, one level deeper after a
+    line ending in a colon): what the prompt's lines are linted as on their own."""
+    last = next((line for line in reversed(prompt.splitlines()) if line.strip()), "")
+    indent = last[: len(last) - len(last.lstrip())]
+    if last.rstrip().endswith(":"):
+        indent += "    "
+    return prompt + ("\n" if prompt and not prompt.endswith("\n") else "") + indent + "pass\n"
+
+
 def nonblank_lines(text: str) -> int:
     """Lines of `text` with something other than whitespace on them."""
     return sum(1 for line in text.split("\n") if line.strip())
@@ -75,14 +87,19 @@ def sample_findings(problems: pd.DataFrame, samples: pd.DataFrame, verdicts: pd.
     if graders:
         raise MonkeysError(f"{where}: the style analysis lints functions completing a prompt; "
                            f"not supported for grader {sorted(graders)}")
-    files = [completion_source(prompt, completion) for prompt, completion in
-             zip(by_id.loc[weak["problem_id"], "prompt"], weak["completion"], strict=True)]
-    unique = list(dict.fromkeys(source for source, _ in files))  # identical programs lint once
+    prompts = by_id.loc[weak["problem_id"], "prompt"].tolist()
+    files = [completion_source(prompt, completion)
+             for prompt, completion in zip(prompts, weak["completion"], strict=True)]
+    baselines = {prompt: baseline_source(prompt) for prompt in dict.fromkeys(prompts)}
+    # identical programs lint once
+    unique = list(dict.fromkeys([source for source, _ in files] + list(baselines.values())))
     found = dict(zip(unique, lint_sources(unique, select), strict=True))
+    own = {prompt: {(f.row, f.rule) for f in found[base]} for prompt, base in baselines.items()}
     weak["group"] = np.where(weak["plus_passed"].astype(bool), GROUPS[0], GROUPS[1])
     weak["lines"] = [nonblank_lines(c) for c in weak["completion"]]
-    weak["rules"] = [[(f.rule, f.name) for f in found[source] if f.row >= start]
-                     for source, start in files]
+    weak["rules"] = [[(f.rule, f.name) for f in found[source]
+                      if f.row >= start or (f.row, f.rule) not in own[prompt]]
+                     for (source, start), prompt in zip(files, prompts, strict=True)]
     weak["findings"] = weak["rules"].map(len)
     return weak[[*KEY, "group", "lines", "findings", "rules"]]
 
