@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from monkeys.atomic import atomic_path  # noqa: E402
 from monkeys.scaling.powerlaw import PowerLawFit, predict_coverage  # noqa: E402
 
 # Fixed metadata so that the same data gives byte-identical files.
@@ -61,13 +61,11 @@ def save_figure(fig: Figure, path: str | Path, dpi: int) -> None:
     path = Path(path)
     fmt = path.suffix.lstrip(".")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        fig.savefig(tmp, dpi=dpi, format=fmt, metadata=_METADATA.get(fmt))
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=fmt, metadata=_METADATA.get(fmt))
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
 
 
 def verifier_figure(curves: pd.DataFrame, dataset: str) -> Figure:

@@ -563,7 +563,6 @@ def _recorder(candidate: Any, update: Any) -> Any:
     return recorded
 
 
-
 def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w: int,
            ctx: dict[str, Any], nonce: str) -> NoReturn:
     """Jail this freshly forked process, run the candidate, report, and _exit. Never returns.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from monkeys.atomic import atomic_path
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, schema: pa.Schema) -> None:
@@ -21,12 +22,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, schema: pa.Schema) -> Non
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_table(path: str | Path, schema: pa.Schema) -> pd.DataFrame:
