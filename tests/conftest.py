@@ -47,6 +47,20 @@ def tiny_config() -> dict:
     return config
 
 
+def write_sampling_inputs(root: Path, weights: dict) -> Path:
+    """HumanEval's problems table and a weights manifest in `root`: what sample_shard reads."""
+    from monkeys.datasets.registry import DATASETS, normalise
+    from monkeys.datasets.sources import read_source
+    from monkeys.sampling.weights import resolve_weights, write_manifest
+    from monkeys.tables.datasets import PROBLEMS
+    from monkeys.tables.io import write_table
+
+    problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
+    write_table(problems, root / "problems.parquet", PROBLEMS)
+    write_manifest(resolve_weights(weights), root / "weights.json")
+    return root
+
+
 def job_counts(stdout: str) -> dict[str, int]:
     """Job counts per rule from a dry run's "Job stats" table."""
     table = stdout.split("Job stats:", 1)[1]

