@@ -331,6 +331,45 @@ def test_docker_level(docker_sandbox: Isolation, tmp_path: Path,
     assert not leftovers, "the shard's container was not removed"
 
 
+# --- a neighbour's CPU hogs ------------------------------------------------------------------------
+
+HOG = Hostile("cpu_hogs", "    import os\n    for _ in range(15):\n        try:\n"
+              "            if os.fork() == 0:\n                break\n        except OSError:\n"
+              "            break\n    while True:\n        pass\n", "timeout")
+# about 1 s of CPU on the machines CI runs on: well within the limit alone, far past it when
+# the 16 processes of the hog share its CPU
+HONEST = Hostile("honest_work", "    sum(i * i for i in range(20_000_000))\n    return a + b\n",
+                 "passed")
+
+
+def check_hogs_cannot_starve(isolation: Isolation) -> None:
+    """An honest candidate's verdict does not depend on the CPU hogs running beside it.
+
+    On the host, the kernel's autogroup (a scheduling group per session; each candidate starts
+    its own) already shares the CPUs fairly between candidates; in a container's cgroup it does
+    not, and there, without each worker pinned to its own CPU, the honest candidate times out
+    (CI saw `memory_creep` time out beside `fork_bomb` that way).
+    """
+    if len(os.sched_getaffinity(0)) < 2:
+        unavailable("needs 2 CPUs: one per worker")
+    limits = Limits(timeout_s=4.0, memory_mb=256)
+    report: list[dict] = []
+    alone = run_programs([HONEST.program()], limits, workers=1, isolation=isolation)
+    beside = run_programs([HOG.program(), HONEST.program()], limits, workers=2, dedupe=False,
+                          isolation=isolation, report=report)
+    assert alone[0].status == "passed", alone[0]
+    assert [o.status for o in beside] == ["timeout", "passed"], beside
+    assert sorted(r["cpu"] for r in report) == sorted(os.sched_getaffinity(0))[:2], report
+
+
+def test_cpu_hogs_cannot_starve_a_neighbour_process_level() -> None:
+    check_hogs_cannot_starve(Isolation("process"))
+
+
+def test_cpu_hogs_cannot_starve_a_neighbour_docker_level(docker_sandbox: Isolation) -> None:
+    check_hogs_cannot_starve(docker_sandbox)
+
+
 # --- container levels without an engine -----------------------------------------------------------
 
 

@@ -7,9 +7,12 @@ image). It speaks length-prefixed JSON frames (4-byte big-endian length) on stdi
 it sends {"ready": true, ...}; then, per request (a job, see `run_job`), one answer
 {"status", "error_type", "detail", "runtime_s", "phase", "cases", "cases_complete", "behaviour"}.
 
-Once, at start, the server isolates itself (best effort, reported in its ready frame): a fresh
-network namespace (no interfaces but a downed loopback), and a private mount namespace in which
-every mount is read-only, /tmp, /var/tmp, /home, /root, /dev/shm and /run/user are empty, and its
+Once, at start, the server pins itself to the one CPU its pool gave it (MONKEYS_CPU), so a
+candidate that starts many processes or threads competes only with itself: on a machine with as
+many CPUs as workers, a neighbour's fork bomb cannot push an honest candidate past its time limit.
+It also isolates itself (best effort, reported in its ready frame): a fresh network namespace
+(no interfaces but a downed loopback), and a private mount namespace in which every mount is
+read-only, /tmp, /var/tmp, /home, /root, /dev/shm and /run/user are empty, and its
 own HOME is a small private tmpfs (`disk_mb`) that holds the candidates' working directories.
 Directories the interpreter imports from are bound back read-only.
 
@@ -55,6 +58,7 @@ import json
 import linecache
 import math
 import os
+import posix
 import random
 import re
 import resource
@@ -602,6 +606,8 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
         if os.getppid() != ctx["server_pid"]:
             os._exit(SETUP_FAILED_EXIT)
         random.seed(0)
+        for module in (os, posix):  # the plain way to leave the server's CPU (ctypes remains)
+            module.__dict__.pop("sched_setaffinity", None)
 
         # Bind everything reporting needs before the candidate can rebind names or attributes.
         _exec, _compile, _eval, _type, _isinstance = exec, compile, eval, type, isinstance
@@ -892,6 +898,15 @@ def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) ->
             "detail": _tail(f"candidate died with {why} ({how})\n{text}"), **base}
 
 
+def _pin_to_cpu(wanted: str) -> int | None:
+    """Pin this server (and the candidates it forks) to CPU `wanted`; the CPU, or None."""
+    try:
+        os.sched_setaffinity(0, {int(wanted)})
+    except (ValueError, OSError):  # none asked for, or not one this process may use
+        return None
+    return int(wanted)
+
+
 def main() -> None:
     """Serve requests on stdin/stdout until stdin closes."""
     import importlib
@@ -906,6 +921,7 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # stray prints must not corrupt the protocol stream
     os.close(devnull)
+    cpu = _pin_to_cpu(os.environ.pop("MONKEYS_CPU", ""))
     home = os.path.abspath(os.environ.get("HOME") or tempfile.gettempdir())
     disk_mb = int(os.environ.get("MONKEYS_DISK_MB", "64"))
     root = os.geteuid() == 0
@@ -952,6 +968,7 @@ def main() -> None:
             "hash_randomization": sys.flags.hash_randomization,
             "subreaper": subreaper,
             "drops_to": drop,
+            "cpu": cpu,
             "isolation": isolation,
         },
     )

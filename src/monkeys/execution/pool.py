@@ -46,9 +46,13 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def server_env(home: str, disk_mb: int = 64, isolate: bool = True) -> dict[str, str]:
-    """The whole environment of a fork server (and so of its candidates)."""
-    return {
+def server_env(home: str, disk_mb: int = 64, isolate: bool = True,
+               cpu: int | None = None) -> dict[str, str]:
+    """The whole environment of a fork server (and so of its candidates, less MONKEYS_CPU).
+
+    `cpu`: the one CPU the server pins itself (and so its candidates) to.
+    """
+    env = {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
@@ -58,6 +62,20 @@ def server_env(home: str, disk_mb: int = 64, isolate: bool = True) -> dict[str, 
         "MONKEYS_DISK_MB": str(int(disk_mb)),
         "MONKEYS_ISOLATE": "1" if isolate else "0",
     }
+    if cpu is not None:
+        env["MONKEYS_CPU"] = str(int(cpu))
+    return env
+
+
+def worker_cpus(workers: int) -> list[int]:
+    """The CPU each worker slot is pinned to: the allowed CPUs in turn.
+
+    A candidate and all it starts inherit their server's CPU, so a fork or thread bomb competes
+    only with itself (and the slots that share its CPU when workers outnumber CPUs), never
+    with the candidates of the other slots: their verdicts do not depend on a neighbour.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    return [cpus[slot % len(cpus)] for slot in range(int(workers))]
 
 
 def crashed_answer(why: str, runtime: float = 0.0) -> dict[str, Any]:
@@ -129,6 +147,7 @@ def run_pool(
     homes = [home] * workers if isinstance(home, str) else list(home)
     if len(homes) < workers:
         raise ValueError(f"{len(homes)} homes for {workers} workers")
+    cpus = worker_cpus(workers)
     free = collections.deque(range(workers))
     pending = collections.deque(range(len(requests)))
     left = len(requests)
@@ -139,7 +158,8 @@ def run_pool(
 
     def start() -> None:
         slot = free.popleft()
-        server = _Server(command, server_env(homes[slot], disk_mb), homes[slot], slot)
+        server = _Server(command, server_env(homes[slot], disk_mb, cpu=cpus[slot]), homes[slot],
+                         slot)
         servers.append(server)
         sel.register(server.stdout, selectors.EVENT_READ, server)
 
