@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def check_image(isolation: Isolation) -> None:
                            capture_output=True, text=True, timeout=120)
     if probe.returncode != 0:
         message = (probe.stderr or probe.stdout).strip()
-        if "no such image" in message.lower() or "not found" in message.lower():
+        if any(m in message.lower() for m in ("no such image", "not found", "image not known")):
             raise SandboxUnavailable(
                 f"sandbox image {isolation.image!r} not found in {isolation.level}; build it with: "
                 f"{build_hint(isolation.level, isolation.image)}")
@@ -168,9 +169,26 @@ def container_command(isolation: Isolation, workers: int, memory_mb: int, max_pr
            "--sysctl", "kernel.shmmni=0", "--sysctl", "kernel.msgmni=0",
            "--sysctl", "kernel.sem=0 0 0 0",
            "-v", f"{package}:{ENGINE_MOUNT}/monkeys:ro", "--entrypoint", "python3"]
+    if isolation.level == "podman":
+        # podman mounts a writable tmpfs on /run and /var/tmp of a read-only container unless
+        # told not to: a place every candidate of the shard could write and read
+        cmd += ["--read-only-tmpfs=false", *podman_ulimits(pids)]
     for key, value in env.items():
         cmd += ["-e", f"{key}={value}"]
     return [*cmd, isolation.image, *RELAY_ARGS], name
+
+
+def podman_ulimits(pids: int) -> list[str]:
+    """`--ulimit` options within what podman's runtime may set: this process's open-file limits,
+    and a process limit of the container's `pids`.
+
+    Podman's runtime starts the container under podman's own limits and, without
+    CAP_SYS_RESOURCE (root in a container or some VMs), cannot raise them; podman's defaults
+    (nofile 1048576, nproc 4194304) are above them there, and the container would not start.
+    Root's processes are not held to RLIMIT_NPROC anyway (the fork servers set each candidate's).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return ["--ulimit", f"nofile={soft}:{hard}", "--ulimit", f"nproc={pids}:{pids}"]
 
 
 def stop_container(isolation: Isolation, name: str) -> None:

@@ -61,6 +61,10 @@ def server_env(home: str, disk_mb: int = 64, isolate: bool = True,
         "HOME": home,
         "MONKEYS_DISK_MB": str(int(disk_mb)),
         "MONKEYS_ISOLATE": "1" if isolate else "0",
+        # One malloc arena: a thread's first allocation does not reserve 64 MiB of address
+        # space more, so the threads a candidate can start under its RLIMIT_AS, and whether
+        # one of them fails to allocate at all, do not depend on how its threads are scheduled.
+        "MALLOC_ARENA_MAX": "1",
     }
     if cpu is not None:
         env["MONKEYS_CPU"] = str(int(cpu))
