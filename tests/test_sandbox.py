@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import alive
 
+from monkeys.execution.pool import worker_cpus
 from monkeys.execution.programs import Program, humaneval_program, split_tests
 from monkeys.execution.sandbox import STATUSES, Limits, Outcome, run_programs
 
@@ -349,3 +350,14 @@ def test_limits_are_validated() -> None:
         Limits(timeout_s=0)
     with pytest.raises(ValueError, match="2 limits for 1 programs"):
         run_programs(["x = 1\n"], [FAST, FAST], workers=1)
+
+
+def test_worker_cpus_are_disjoint_shares_that_cover_every_cpu() -> None:
+    assert worker_cpus(2, [0, 1]) == [[0], [1]]
+    # jobs side by side pin their slots alike: interleaved shares keep every CPU in use
+    assert worker_cpus(2, [0, 1, 2, 3]) == [[0, 2], [1, 3]]
+    assert worker_cpus(1, [4, 5, 6]) == [[4, 5, 6]]  # one worker: no neighbour to guard against
+    assert worker_cpus(3, [0, 1]) == [[0], [1], [0]]  # more workers than CPUs: in turn
+    for workers in range(1, 9):
+        shares = worker_cpus(workers, range(6))
+        assert sorted(c for s in shares[:6] for c in s) == list(range(6))

@@ -7,9 +7,9 @@ image). It speaks length-prefixed JSON frames (4-byte big-endian length) on stdi
 it sends {"ready": true, ...}; then, per request (a job, see `run_job`), one answer
 {"status", "error_type", "detail", "runtime_s", "phase", "cases", "cases_complete", "behaviour"}.
 
-Once, at start, the server pins itself to the one CPU its pool gave it (MONKEYS_CPU), so a
-candidate that starts many processes or threads competes only with itself: on a machine with as
-many CPUs as workers, a neighbour's fork bomb cannot push an honest candidate past its time limit.
+Once, at start, the server pins itself to the CPUs its pool gave it (MONKEYS_CPUS, a share of
+its own), so a candidate that starts many processes or threads competes only with itself: a
+neighbour's fork bomb cannot push an honest candidate past its time limit.
 It also isolates itself (best effort, reported in its ready frame): a fresh network namespace
 (no interfaces but a downed loopback), and a private mount namespace in which every mount is
 read-only, /tmp, /var/tmp, /home, /root, /dev/shm and /run/user are empty, and its
@@ -898,13 +898,15 @@ def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) ->
             "detail": _tail(f"candidate died with {why} ({how})\n{text}"), **base}
 
 
-def _pin_to_cpu(wanted: str) -> int | None:
-    """Pin this server (and the candidates it forks) to CPU `wanted`; the CPU, or None."""
+def _pin_to_cpus(wanted: str) -> list[int] | None:
+    """Pin this server (and the candidates it forks) to the CPUs in `wanted` ("0,2"); them, or
+    None when none were asked for or this process may not use them."""
     try:
-        os.sched_setaffinity(0, {int(wanted)})
-    except (ValueError, OSError):  # none asked for, or not one this process may use
+        cpus = {int(c) for c in wanted.split(",")}
+        os.sched_setaffinity(0, cpus)
+    except (ValueError, OSError):
         return None
-    return int(wanted)
+    return sorted(cpus)
 
 
 def main() -> None:
@@ -921,7 +923,7 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # stray prints must not corrupt the protocol stream
     os.close(devnull)
-    cpu = _pin_to_cpu(os.environ.pop("MONKEYS_CPU", ""))
+    cpus = _pin_to_cpus(os.environ.pop("MONKEYS_CPUS", ""))
     home = os.path.abspath(os.environ.get("HOME") or tempfile.gettempdir())
     disk_mb = int(os.environ.get("MONKEYS_DISK_MB", "64"))
     root = os.geteuid() == 0
@@ -968,7 +970,7 @@ def main() -> None:
             "hash_randomization": sys.flags.hash_randomization,
             "subreaper": subreaper,
             "drops_to": drop,
-            "cpu": cpu,
+            "cpus": cpus,
             "isolation": isolation,
         },
     )

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +47,10 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def server_env(home: str, disk_mb: int = 64, isolate: bool = True,
-               cpu: int | None = None) -> dict[str, str]:
+               cpus: Collection[int] = ()) -> dict[str, str]:
     """The whole environment of a fork server (and so of its candidates, less MONKEYS_CPU).
 
-    `cpu`: the one CPU the server pins itself (and so its candidates) to.
+    `cpus`: the CPUs the server pins itself (and so its candidates) to; () for no pinning.
     """
     env = {
         "PATH": "/usr/bin:/bin",
@@ -66,20 +66,26 @@ def server_env(home: str, disk_mb: int = 64, isolate: bool = True,
         # one of them fails to allocate at all, do not depend on how its threads are scheduled.
         "MALLOC_ARENA_MAX": "1",
     }
-    if cpu is not None:
-        env["MONKEYS_CPU"] = str(int(cpu))
+    if cpus:
+        env["MONKEYS_CPUS"] = ",".join(str(int(c)) for c in sorted(cpus))
     return env
 
 
-def worker_cpus(workers: int) -> list[int]:
-    """The CPU each worker slot is pinned to: the allowed CPUs in turn.
+def worker_cpus(workers: int, allowed: Collection[int] | None = None) -> list[list[int]]:
+    """The CPUs each worker slot is pinned to: disjoint shares of the `allowed` CPUs (by default
+    those this process may use), one CPU each when workers are at least as many as CPUs.
 
-    A candidate and all it starts inherit their server's CPU, so a fork or thread bomb competes
+    A candidate and all it starts inherit their server's CPUs, so a fork or thread bomb competes
     only with itself (and the slots that share its CPU when workers outnumber CPUs), never
-    with the candidates of the other slots: their verdicts do not depend on a neighbour.
+    with the candidates of the other slots: their verdicts do not depend on a neighbour. The
+    shares interleave (2 workers on 4 CPUs: 0,2 and 1,3), so that jobs running side by side,
+    which each pin their own slots the same way, still spread over every CPU.
     """
-    cpus = sorted(os.sched_getaffinity(0))
-    return [cpus[slot % len(cpus)] for slot in range(int(workers))]
+    cpus = sorted(os.sched_getaffinity(0) if allowed is None else allowed)
+    workers = int(workers)
+    if workers >= len(cpus):
+        return [[cpus[slot % len(cpus)]] for slot in range(workers)]
+    return [cpus[slot::workers] for slot in range(workers)]
 
 
 def crashed_answer(why: str, runtime: float = 0.0) -> dict[str, Any]:
@@ -162,7 +168,7 @@ def run_pool(
 
     def start() -> None:
         slot = free.popleft()
-        server = _Server(command, server_env(homes[slot], disk_mb, cpu=cpus[slot]), homes[slot],
+        server = _Server(command, server_env(homes[slot], disk_mb, cpus=cpus[slot]), homes[slot],
                          slot)
         servers.append(server)
         sel.register(server.stdout, selectors.EVENT_READ, server)
