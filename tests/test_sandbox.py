@@ -361,3 +361,12 @@ def test_worker_cpus_are_disjoint_shares_that_cover_every_cpu() -> None:
     for workers in range(1, 9):
         shares = worker_cpus(workers, range(6))
         assert sorted(c for s in shares[:6] for c in s) == list(range(6))
+
+
+def test_detail_is_the_same_in_every_run_object_addresses_masked() -> None:
+    program = ("class Thing:\n    pass\n\nprint(Thing(), print)\nprint(object())\n"
+               "raise ValueError(repr(Thing))\n")
+    first, second = (run_one(program, FAST) for _ in range(2))  # two fork servers, two layouts
+    assert first.status == "error" and first.detail == second.detail
+    assert "<__main__.Thing object at 0x…> <built-in function print>" in first.detail
+    assert not re.search(r"0x[0-9a-f]", first.detail), first.detail

@@ -701,6 +701,9 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
 
 
 def _tail(text: str, n: int = DETAIL_CHARS) -> str:
+    """The end of a verdict's detail, object addresses masked: the same program gives the same
+    detail in every run (addresses in reprs differ with each server's memory layout)."""
+    text = _ADDRESS.sub(" at 0x…", text)
     return text if len(text) <= n else "…" + text[-(n - 1) :]
 
 
