@@ -343,13 +343,14 @@ def test_podman_level(podman_sandbox: Isolation, tmp_path: Path,
 
 # --- a neighbour's CPU hogs ------------------------------------------------------------------------
 
-HOG = Hostile("cpu_hogs", "    import os\n    for _ in range(15):\n        try:\n"
+HOG = Hostile("cpu_hogs", "    import os\n    for _ in range(63):\n        try:\n"
               "            if os.fork() == 0:\n                break\n        except OSError:\n"
               "            break\n    while True:\n        pass\n", "timeout")
-# about 1 s of CPU on the machines CI runs on: well within the limit alone, far past it when
-# the 16 processes of the hog share its CPU
-HONEST = Hostile("honest_work", "    sum(i * i for i in range(20_000_000))\n    return a + b\n",
-                 "passed")
+
+
+def honest_work(iterations: int) -> Hostile:
+    return Hostile("honest_work", f"    sum(i * i for i in range({iterations}))\n"
+                                  "    return a + b\n", "passed")
 
 
 def check_hogs_cannot_starve(isolation: Isolation) -> None:
@@ -358,17 +359,25 @@ def check_hogs_cannot_starve(isolation: Isolation) -> None:
     On the host, the kernel's autogroup (a scheduling group per session; each candidate starts
     its own) already shares the CPUs fairly between candidates; in a container's cgroup it does
     not, and there, without each worker pinned to its own CPU, the honest candidate times out
-    (CI saw `memory_creep` time out beside `fork_bomb` that way).
+    (CI saw `memory_creep` time out beside `fork_bomb` that way). The honest work is sized on
+    this machine, as it is loaded now, to an eighth of the time limit alone: sharing the CPUs
+    with the hog's 64 processes it would take about four times the limit, so the test tells
+    the two apart even when other load on the machine slows the honest candidate down.
     """
     if len(os.sched_getaffinity(0)) < 2:
         unavailable("needs 2 CPUs: one per worker")
-    limits = Limits(timeout_s=4.0, memory_mb=256)
+    limits = Limits(timeout_s=4.0, memory_mb=256, max_processes=64)
+    probe = run_programs([honest_work(2_000_000).program()], limits, workers=1,
+                         isolation=isolation)[0]
+    assert probe.status == "passed", probe
+    iterations = int(2_000_000 * limits.timeout_s / 8 / probe.runtime_s)
+    alone = run_programs([honest_work(iterations).program()], limits, workers=1,
+                         isolation=isolation)
     report: list[dict] = []
-    alone = run_programs([HONEST.program()], limits, workers=1, isolation=isolation)
-    beside = run_programs([HOG.program(), HONEST.program()], limits, workers=2, dedupe=False,
-                          isolation=isolation, report=report)
+    beside = run_programs([HOG.program(), honest_work(iterations).program()], limits, workers=2,
+                          dedupe=False, isolation=isolation, report=report)
     assert alone[0].status == "passed", alone[0]
-    assert [o.status for o in beside] == ["timeout", "passed"], beside
+    assert [o.status for o in beside] == ["timeout", "passed"], (iterations, beside)
     shares = [r["cpus"] for r in report]
     assert len(shares) == 2 and not set(shares[0]) & set(shares[1]), report
 
