@@ -48,7 +48,7 @@ def write_all(fd: int, data: bytes) -> None:
 
 def server_env(home: str, disk_mb: int = 64, isolate: bool = True,
                cpus: Collection[int] = ()) -> dict[str, str]:
-    """The whole environment of a fork server (and so of its candidates, less MONKEYS_CPU).
+    """The whole environment of a fork server (and so of its candidates, less MONKEYS_CPUS).
 
     `cpus`: the CPUs the server pins itself (and so its candidates) to; () for no pinning.
     """
