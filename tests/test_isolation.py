@@ -28,8 +28,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
-from conftest import alive
+from conftest import alive, job_counts, snakemake, tiny_config
 
 from monkeys.execution.isolation import (
     TOOLS,
@@ -566,3 +567,27 @@ def test_missing_image_is_explained(level: str, request: pytest.FixtureRequest) 
                                                  rf".*{level} build -f containers/sandbox.Dockerfile"):
         check_image(Isolation(level, image="monkeys-sandbox:nope"))
     assert tool(level)
+
+
+# --- the workflow's execute stage in a container ---------------------------------------------------
+
+
+def test_execute_stage_in_a_container_gives_the_process_levels_verdicts(
+        podman_sandbox: Isolation, tmp_path: Path) -> None:
+    """A tiny pipeline run at the `process` level, then with `execution.isolation: podman`:
+    only execution (and what follows) reruns, and every verdict is the same."""
+    config = tiny_config()
+    done = snakemake(tmp_path, config, "--cores", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    verdicts = sorted((tmp_path / "results" / "verdicts").rglob("*.parquet"))
+    before = {p: pq.read_table(p).to_pandas().drop(columns=["runtime_s"]) for p in verdicts}
+    config["execution"] = {**config.get("execution", {}), "isolation": "podman",
+                           "image": podman_sandbox.image}
+    plan = snakemake(tmp_path, config, "--cores", "2", "-n")
+    assert "sample_shard" not in job_counts(plan.stdout) and "execute_shard" in plan.stdout
+    done = snakemake(tmp_path, config, "--cores", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    for path, table in before.items():
+        assert pq.read_table(path).to_pandas().drop(columns=["runtime_s"]).equals(table), path
+    log = "\n".join(p.read_text() for p in (tmp_path / "logs" / "execute_shard").rglob("*.log"))
+    assert "sandbox (isolation podman)" in log, log[-2000:]
