@@ -160,6 +160,20 @@ def hostile_programs(paths: dict[str, str], port: int) -> list[Hostile]:
         Hostile("kill_everything", "    import os, signal\n    try:\n"
                 "        os.kill(-1, signal.SIGKILL)\n    except OSError:\n        pass\n" + wrong,
                 "failed", process_needs_root=True),
+        Hostile("escape_cpu_share", "    import ctypes, os, subprocess, sys, _imp\n"
+                "    from importlib.machinery import ModuleSpec\n"
+                "    every = set(range(os.cpu_count()))\n    libc = ctypes.CDLL(None)\n"
+                "    mask = ctypes.c_ulong((1 << len(every)) - 1)\n    routes = [\n"
+                "        lambda: os.sched_setaffinity(0, every),\n"
+                "        lambda: _imp.create_builtin(ModuleSpec('posix', None))"
+                ".sched_setaffinity(0, every),\n"
+                "        lambda: libc.sched_setaffinity(0, ctypes.sizeof(mask), "
+                "ctypes.byref(mask)) == 0 or 1 / 0,\n"
+                "        lambda: subprocess.run([sys.executable, '-c', 'import os; "
+                "os.sched_setaffinity(0, set(range(os.cpu_count())))'], check=True),\n    ]\n"
+                "    for route in routes:\n        try:\n            route()\n"
+                "            return a + b  # out of its CPU share\n"
+                "        except Exception:\n            pass\n" + wrong, "failed"),
         Hostile("kill_own_group", "    import os, signal\n    os.killpg(0, signal.SIGKILL)\n",
                 "crashed", "signal SIGKILL"),
         # --- the verdict: exiting early, forging, replacing check, assert and harness tricks ---
@@ -379,8 +393,9 @@ def check_hogs_cannot_starve(isolation: Isolation) -> None:
                           dedupe=False, isolation=isolation, report=report)
     assert alone[0].status == "passed", alone[0]
     assert [o.status for o in beside] == ["timeout", "passed"], (iterations, beside)
-    shares = [r["cpus"] for r in report]
+    shares = [r["cpus"] for r in report]  # as the servers found them after pinning
     assert len(shares) == 2 and not set(shares[0]) & set(shares[1]), report
+    assert all(r["cpu_lock"] for r in report), report
 
 
 def test_cpu_hogs_cannot_starve_a_neighbour_process_level() -> None:

@@ -7,9 +7,11 @@ image). It speaks length-prefixed JSON frames (4-byte big-endian length) on stdi
 it sends {"ready": true, ...}; then, per request (a job, see `run_job`), one answer
 {"status", "error_type", "detail", "runtime_s", "phase", "cases", "cases_complete", "behaviour"}.
 
-Once, at start, the server pins itself to the CPUs its pool gave it (MONKEYS_CPUS, a share of
-its own), so a candidate that starts many processes or threads competes only with itself: a
-neighbour's fork bomb cannot push an honest candidate past its time limit.
+Once, at start, the server pins itself to the CPUs its pool gave it (MONKEYS_CPUS, its share),
+and each candidate runs under a seccomp filter that refuses sched_setaffinity, so a candidate
+that starts many processes or threads competes only with itself (and the servers sharing its
+CPUs, when workers outnumber CPUs): a neighbour's fork bomb cannot push an honest candidate past
+its time limit.
 It also isolates itself (best effort, reported in its ready frame): a fresh network namespace
 (no interfaces but a downed loopback), and a private mount namespace in which every mount is
 read-only, /tmp, /var/tmp, /home, /root, /dev/shm and /run/user are empty, and its
@@ -51,6 +53,7 @@ depend on that: it comes from the kernel (uid, rlimits, namespaces, container).
 from __future__ import annotations
 
 import ctypes
+import errno
 import functools
 import gc
 import hashlib
@@ -58,7 +61,6 @@ import json
 import linecache
 import math
 import os
-import posix
 import random
 import re
 import resource
@@ -103,6 +105,10 @@ _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+# (AUDIT_ARCH_*, __NR_sched_setaffinity) of the architectures the CPU lock knows
+_AFFINITY_SYSCALL = {"x86_64": (0xC000003E, 203), "aarch64": (0xC00000B7, 122)}
 _VERDICT_STATUSES = ("passed", "failed", "error")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object addresses in reprs differ between runs
 _BEHAVIOUR_DEPTH = 20
@@ -221,6 +227,60 @@ def _prctl(option: int, arg: int) -> bool:
         return _libc().prctl(option, ctypes.c_ulong(arg), 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def cpu_lock_filter() -> Any:
+    """A seccomp filter (a ctypes sock_fprog) under which sched_setaffinity fails with EPERM, so
+    a candidate cannot leave its server's CPUs by any route (os, a fresh posix module, ctypes, a
+    new interpreter: the filter survives exec). System calls of a foreign ABI (i386 `int 0x80`,
+    x32), which would slip past the number check, fail the same way. None on an architecture
+    it does not know."""
+    known = _AFFINITY_SYSCALL.get(os.uname().machine)
+    if known is None:
+        return None
+    audit_arch, nr = known
+    refuse, allow = 0x00050000 | errno.EPERM, 0x7FFF0000  # SECCOMP_RET_ERRNO | EPERM, RET_ALLOW
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JGE|K, BPF_RET|K
+    program = [
+        (load, 0, 0, 4),  # seccomp_data.arch
+        (jeq, 1, 0, audit_arch),
+        (ret, 0, 0, refuse),
+        (load, 0, 0, 0),  # seccomp_data.nr
+        (jge, 2, 0, 0x40000000),  # the x32 ABI's numbers
+        (jeq, 1, 0, nr),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, refuse),
+    ]
+    instructions = (_SockFilter * len(program))(*(_SockFilter(*i) for i in program))
+    fprog = _SockFprog(len(program), instructions)
+    fprog.keep = instructions  # the array must live as long as the program
+    return fprog
+
+
+def _lock_cpus_probe(fprog: Any) -> bool:
+    """Whether the filter really stops sched_setaffinity here: tried once, in a throwaway child."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if (_prctl(_PR_SET_NO_NEW_PRIVS, 1) and _libc().prctl(
+                    _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) == 0):
+                try:
+                    os.sched_setaffinity(0, os.sched_getaffinity(0))
+                except PermissionError:
+                    code = 0
+        finally:
+            os._exit(code)
+    return os.waitpid(pid, 0)[1] == 0
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> None:
@@ -602,12 +662,12 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
             _drop_capabilities()
         prctl = ctx["prctl"]
         prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        if ctx["cpu_lock"]:  # after no_new_privs, which an unprivileged filter needs
+            prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctx["cpu_lock"], 0, 0)
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
         if os.getppid() != ctx["server_pid"]:
             os._exit(SETUP_FAILED_EXIT)
         random.seed(0)
-        for module in (os, posix):  # the plain way to leave the server's CPU (ctypes remains)
-            module.__dict__.pop("sched_setaffinity", None)
 
         # Bind everything reporting needs before the candidate can rebind names or attributes.
         _exec, _compile, _eval, _type, _isinstance = exec, compile, eval, type, isinstance
@@ -615,6 +675,7 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
         _BaseException, _AssertionError, _str = BaseException, AssertionError, str
         _FunctionType, _CodeType, _exc_info = types.FunctionType, types.CodeType, sys.exc_info
         _write, _fmt_exc, _encode = os.write, traceback.format_exception, str.encode
+        _mask = _ADDRESS.sub
         _blake2b = hashlib.blake2b
         _flushes = [s.flush for s in (sys.stdout, sys.stderr) if s is not None]
         source: str = job["source"]
@@ -649,7 +710,7 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
                 error_type = "?"
             try:  # the traceback less its first frame, which is this harness
                 trace = "".join(_fmt_exc(_type(exc), exc, exc.__traceback__.tb_next))
-                trace = trace[-DETAIL_CHARS:]
+                trace = _mask(" at 0x…", trace)[-DETAIL_CHARS:]  # masked before it is cut
             except _BaseException:  # noqa: BLE001 - e.g. MemoryError, a raising __str__
                 trace = error_type
         for flush in _flushes:
@@ -902,14 +963,13 @@ def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) ->
 
 
 def _pin_to_cpus(wanted: str) -> list[int] | None:
-    """Pin this server (and the candidates it forks) to the CPUs in `wanted` ("0,2"); them, or
-    None when none were asked for or this process may not use them."""
+    """Pin this server (and the candidates it forks) to the CPUs in `wanted` ("0,2"); the CPUs
+    it then runs on, or None when none were asked for or this process may not use them."""
     try:
-        cpus = {int(c) for c in wanted.split(",")}
-        os.sched_setaffinity(0, cpus)
+        os.sched_setaffinity(0, {int(c) for c in wanted.split(",")})
     except (ValueError, OSError):
         return None
-    return sorted(cpus)
+    return sorted(os.sched_getaffinity(0))  # what the kernel applied (within the cpuset)
 
 
 def main() -> None:
@@ -958,11 +1018,15 @@ def main() -> None:
         "server_pid": os.getpid(),
         "devnull": os.open(os.devnull, os.O_RDONLY),
         "prctl": libc.prctl,
+        "cpu_lock": 0,
         "fd_top": 1024 if soft_nofile == resource.RLIM_INFINITY else min(soft_nofile, 1024),
         "rlimits": {},
         "cases_code": {},
     }
     ctx["keep_fds"] = frozenset(ctx["import_fds"].values())
+    lock = cpu_lock_filter() if cpus is not None else None
+    if lock is not None and _lock_cpus_probe(lock):
+        ctx["cpu_lock_program"], ctx["cpu_lock"] = lock, ctypes.addressof(lock)
     gc.freeze()  # children need not copy the pages of objects a collection would touch
     write_frame(
         proto_out,
@@ -974,6 +1038,7 @@ def main() -> None:
             "subreaper": subreaper,
             "drops_to": drop,
             "cpus": cpus,
+            "cpu_lock": bool(ctx["cpu_lock"]),
             "isolation": isolation,
         },
     )

@@ -48,9 +48,10 @@ def write_all(fd: int, data: bytes) -> None:
 
 def server_env(home: str, disk_mb: int = 64, isolate: bool = True,
                cpus: Collection[int] = ()) -> dict[str, str]:
-    """The whole environment of a fork server (and so of its candidates, less MONKEYS_CPUS).
+    """The whole environment of a fork server (and so of its candidates).
 
-    `cpus`: the CPUs the server pins itself (and so its candidates) to; () for no pinning.
+    `cpus`: the CPUs the server pins itself (and so its candidates) to, as MONKEYS_CPUS; () for
+    no pinning.
     """
     env = {
         "PATH": "/usr/bin:/bin",
@@ -73,7 +74,8 @@ def server_env(home: str, disk_mb: int = 64, isolate: bool = True,
 
 def worker_cpus(workers: int, allowed: Collection[int] | None = None) -> list[list[int]]:
     """The CPUs each worker slot is pinned to: disjoint shares of the `allowed` CPUs (by default
-    those this process may use), one CPU each when workers are at least as many as CPUs.
+    this process's affinity: under SLURM the job's CPUs, locally the whole machine), one CPU
+    each when workers are at least as many as CPUs.
 
     A candidate and all it starts inherit their server's CPUs, so a fork or thread bomb competes
     only with itself (and the slots that share its CPU when workers outnumber CPUs), never
@@ -82,6 +84,8 @@ def worker_cpus(workers: int, allowed: Collection[int] | None = None) -> list[li
     which each pin their own slots the same way, still spread over every CPU.
     """
     cpus = sorted(os.sched_getaffinity(0) if allowed is None else allowed)
+    if not cpus:
+        raise ValueError("no CPUs to share between the workers")
     workers = int(workers)
     if workers >= len(cpus):
         return [[cpus[slot % len(cpus)]] for slot in range(workers)]

@@ -48,7 +48,9 @@ def _describe(report: list[dict[str, Any]]) -> str:
             f"own uid: {all(r.get('drops_to') for r in report)}, "
             f"no network: {all(i.get('network') for i in iso)}, "
             f"read-only filesystem: {all(i.get('filesystem') for i in iso)}"
-            + (f" ({iso[0].get('why')})" if iso[0].get("why") else ""))
+            + (f" ({iso[0].get('why')})" if iso[0].get("why") else "")
+            + f", CPUs per server: {[r.get('cpus') for r in report]}, "
+            f"CPUs locked: {all(r.get('cpu_lock') for r in report)}")
 
 
 def _grade(grader: str, problems: pd.DataFrame, samples: pd.DataFrame,
