@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from conftest import alive, job_counts, snakemake, tiny_config
@@ -594,8 +595,10 @@ def test_execute_stage_in_a_container_gives_the_process_levels_verdicts(
     config = tiny_config()
     done = snakemake(tmp_path, config, "--cores", "2")
     assert done.returncode == 0, done.stderr[-3000:]
-    verdicts = sorted((tmp_path / "results" / "verdicts").rglob("*.parquet"))
-    before = {p: pq.read_table(p).to_pandas().drop(columns=["runtime_s"]) for p in verdicts}
+    def verdicts(path: Path) -> pd.DataFrame:  # every column but the timing
+        return pq.read_table(path).to_pandas().drop(columns=["runtime_s"])
+
+    before = {p: verdicts(p) for p in sorted((tmp_path / "results" / "verdicts").rglob("*.parquet"))}
     config["execution"] = {**config.get("execution", {}), "isolation": "podman",
                            "image": podman_sandbox.image}
     plan = snakemake(tmp_path, config, "--cores", "2", "-n")
@@ -603,6 +606,6 @@ def test_execute_stage_in_a_container_gives_the_process_levels_verdicts(
     done = snakemake(tmp_path, config, "--cores", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     for path, table in before.items():
-        assert pq.read_table(path).to_pandas().drop(columns=["runtime_s"]).equals(table), path
+        assert verdicts(path).equals(table), path
     log = "\n".join(p.read_text() for p in (tmp_path / "logs" / "execute_shard").rglob("*.log"))
     assert "sandbox (isolation podman)" in log, log[-2000:]

@@ -111,6 +111,8 @@ _SECCOMP_MODE_FILTER = 2
 _AFFINITY_SYSCALL = {"x86_64": (0xC000003E, 203), "aarch64": (0xC00000B7, 122)}
 _VERDICT_STATUSES = ("passed", "failed", "error")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object addresses in reprs differ between runs
+# a verdict's detail shows where an address was, not which: the same program, the same detail
+_mask_addresses = functools.partial(_ADDRESS.sub, " at 0x…")
 _BEHAVIOUR_DEPTH = 20
 _BEHAVIOUR_NODES = 10_000
 _HEX = re.compile(rb"[0-9a-f]{16}")
@@ -675,7 +677,7 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
         _BaseException, _AssertionError, _str = BaseException, AssertionError, str
         _FunctionType, _CodeType, _exc_info = types.FunctionType, types.CodeType, sys.exc_info
         _write, _fmt_exc, _encode = os.write, traceback.format_exception, str.encode
-        _mask = _ADDRESS.sub
+        _mask = _mask_addresses
         _blake2b = hashlib.blake2b
         _flushes = [s.flush for s in (sys.stdout, sys.stderr) if s is not None]
         source: str = job["source"]
@@ -710,7 +712,7 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
                 error_type = "?"
             try:  # the traceback less its first frame, which is this harness
                 trace = "".join(_fmt_exc(_type(exc), exc, exc.__traceback__.tb_next))
-                trace = _mask(" at 0x…", trace)[-DETAIL_CHARS:]  # masked before it is cut
+                trace = _mask(trace)[-DETAIL_CHARS:]  # masked before it is cut
             except _BaseException:  # noqa: BLE001 - e.g. MemoryError, a raising __str__
                 trace = error_type
         for flush in _flushes:
@@ -764,7 +766,7 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
 def _tail(text: str, n: int = DETAIL_CHARS) -> str:
     """The end of a verdict's detail, object addresses masked: the same program gives the same
     detail in every run (addresses in reprs differ with each server's memory layout)."""
-    text = _ADDRESS.sub(" at 0x…", text)
+    text = _mask_addresses(text)
     return text if len(text) <= n else "…" + text[-(n - 1) :]
 
 
