@@ -99,6 +99,7 @@ def _toy_samples() -> pd.DataFrame:
         "completion": ["    return x + 1\n", "    return abs(x) + 1\n", "    return x\n",
                        "    return -x\n"],
         "prompt_tokens": 1, "completion_tokens": 1, "wall_s": 0.1,
+        "logprob_sum": None, "logprob_mean": None, "score": None, "imported_correct": None,
     })
 
 

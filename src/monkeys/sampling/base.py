@@ -63,6 +63,9 @@ class SampleResult:
     completion_tokens: int
     wall_s: float
     seed: int | None = None   # overrides the request's seed in the table (imports record -1)
+    logprob_sum: float | None = None       # sum of the completion tokens' log-probabilities
+    score: float | None = None             # an imported reward score
+    imported_correct: bool | None = None   # an imported verdict
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,12 @@ def samples_frame(model: str, dataset: str, requests: Sequence[SampleRequest],
         "prompt_tokens": [s.prompt_tokens for s in results],
         "completion_tokens": [s.completion_tokens for s in results],
         "wall_s": [s.wall_s for s in results],
+        "logprob_sum": [s.logprob_sum for s in results],
+        "logprob_mean": [s.logprob_sum / s.completion_tokens
+                         if s.logprob_sum is not None and s.completion_tokens > 0 else None
+                         for s in results],
+        "score": [s.score for s in results],
+        "imported_correct": [s.imported_correct for s in results],
     }, columns=SAMPLES.names)
 
 

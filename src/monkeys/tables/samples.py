@@ -15,4 +15,10 @@ SAMPLES = pa.schema([
     ("prompt_tokens", pa.int32()),
     ("completion_tokens", pa.int32()),
     ("wall_s", pa.float64()),
+    # Null where the engine or the import gives none:
+    ("logprob_sum", pa.float64()),          # sum of the completion tokens' log-probabilities
+    ("logprob_mean", pa.float64()),         # logprob_sum / completion_tokens
+    ("score", pa.float64()),                # an imported reward score (higher is better)
+    ("imported_correct", pa.bool_()),       # an imported verdict (e.g. monkey_business
+                                            # `is_corrects`), used unless `regrade: true`
 ])
