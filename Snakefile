@@ -1,7 +1,12 @@
 # monkeys: repeated sampling, sandboxed verification, coverage and scaling-law figures.
 #
 #   snakemake --cores 2                         # the embedded default (config/config.yaml)
-#   snakemake --cores 2 --configfile my.yaml    # your experiment
+#   snakemake --cores 2 --configfile my.yaml    # your experiment: my.yaml alone
+#
+# A --configfile is the whole experiment (plus the schema's defaults): nothing of
+# config/config.yaml is merged into it. Several merge in order (--configfile base.yaml
+# my.yaml), and --config key=value goes on top. Hence no `configfile:` directive here;
+# rules/common.smk reads config/config.yaml only when no --configfile is given.
 #
 # Data flow: fetch_dataset / fetch_model -> sample_shard -> execute_shard ->
 # aggregate -> coverage -> fit -> plot_coverage (see README.md).
@@ -9,9 +14,6 @@
 from snakemake.utils import min_version
 
 min_version("9.20")
-
-
-configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
@@ -31,6 +33,7 @@ container: config["container"]
 include: "rules/fetch.smk"
 include: "rules/testgen.smk"
 include: "rules/sample.smk"
+include: "rules/score.smk"
 include: "rules/execute.smk"
 include: "rules/analyse.smk"
 include: "rules/plot.smk"
@@ -39,3 +42,4 @@ include: "rules/plot.smk"
 rule all:
     input:
         all_figures(),
+        import_agreements,

@@ -3,8 +3,10 @@ localrules:
     coverage,
     fit,
     verifiers,
+    flaws,
     cost,
     selection,
+    verification_gap,
     family,
     style,
 
@@ -70,6 +72,20 @@ rule verifiers:
         "../workflow_scripts/verifiers.py"
 
 
+rule flaws:
+    input:
+        expand("results/counts/{model}/{{dataset}}.parquet", model=MODELS),
+    output:
+        table="results/flaws/{dataset}.parquet",
+        fit="results/flaws_fit/{dataset}.parquet",
+    params:
+        code=CODE["flaws"],
+    log:
+        "logs/flaws/{dataset}.log",
+    script:
+        "../workflow_scripts/flaws.py"
+
+
 rule cost:
     input:
         coverage=expand("results/coverage/{model}/{{dataset}}.parquet", model=MODELS),
@@ -89,6 +105,7 @@ rule selection:
     input:
         samples=shards_of("samples"),
         verdicts=shards_of("verdicts"),
+        scores=selection_scores,
     output:
         "results/selection/{model}/{dataset}.parquet",
     params:
@@ -99,6 +116,27 @@ rule selection:
         "logs/selection/{model}/{dataset}.log",
     script:
         "../workflow_scripts/selection.py"
+
+
+rule verification_gap:
+    input:
+        selection=expand("results/selection/{model}/{{dataset}}.parquet", model=MODELS),
+        counts=expand("results/counts/{model}/{{dataset}}.parquet", model=MODELS),
+        samples=expand("results/samples/{model}/{{dataset}}/{shard}.parquet", model=MODELS,
+                       shard=SHARDS),
+        verdicts=expand("results/verdicts/{model}/{{dataset}}/{shard}.parquet", model=MODELS,
+                        shard=SHARDS),
+    output:
+        curves="results/verification_gap/{dataset}.parquet",
+        problems="results/verification_gap_problems/{dataset}.parquet",
+        summary="results/verification_gap_summary/{dataset}.parquet",
+    params:
+        max_tokens=config["sampling"]["max_tokens"],
+        code=CODE["verification_gap"],
+    log:
+        "logs/verification_gap/{dataset}.log",
+    script:
+        "../workflow_scripts/verification_gap.py"
 
 
 rule family:

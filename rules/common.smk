@@ -1,19 +1,36 @@
 # Configuration access, shard planning and code hashes shared by all rules.
 
+import json
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
-from monkeys.config import ConfigError, validate_config
+from monkeys.config import (CONFIG_SOURCE_ENV, ConfigError, default_config_file,
+                            describe_source, workflow_config)
 from monkeys.hashing import code_hash, module_closure
 from monkeys.sampling.shards import shard_name, shard_ranges
 
+# The config is the --configfile(s) alone, merged in order (no `configfile:` directive, so
+# nothing of the default leaks into a user's experiment); config/config.yaml only without
+# one. --config key=value goes on top of either. See monkeys.config.workflow_config.
+_cli_configfiles = [str(f) for f in workflow.config_settings.configfiles]
+_default_configfile = default_config_file(workflow.basedir)
 try:
-    _validated = validate_config(config)
+    _validated, CONFIG_SOURCE = workflow_config(
+        config, _cli_configfiles, _default_configfile,
+        overrides=workflow.config_settings.config,
+        from_module=getattr(workflow.modifier, "skip_configfile", False))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
+if CONFIG_SOURCE["kind"] == "default":
+    workflow.configfiles.append(str(_default_configfile))  # for --report and source archives
 config.clear()
 config.update(_validated)
+os.environ[CONFIG_SOURCE_ENV] = json.dumps(CONFIG_SOURCE)  # for the jobs' provenance records
+logger.info(f"monkeys: config from {describe_source(CONFIG_SOURCE)}: "
+            f"models {', '.join(config['models'])}; datasets {', '.join(config['datasets'])}")
 
 MODELS = list(config["models"])
 DATASETS = list(config["datasets"])
@@ -35,6 +52,10 @@ CODE = {
     "fetch_dataset": code("fetch", "fetch_dataset"),
     "fetch_model": code("fetch", "fetch_model"),
     "sample": code("sample", "sample_shard"),
+    "score": code("score", "score_shard"),
+    "import_release": code("imports", "import_release"),
+    "import_map": code("imports", "import_map"),
+    "import_agreement": code("import_agreement", "import_agreement"),
     "execute": code("execute", "execute_shard"),
     "aggregate": code("aggregate", "aggregate"),
     "coverage": code("coverage", "coverage"),
@@ -42,10 +63,14 @@ CODE = {
     "plot": code("plot", "plot_coverage"),
     "verifiers": code("verifiers", "verifiers"),
     "plot_verifiers": code("plot", "plot_verifiers"),
+    "flaws": code("flaws", "flaws"),
+    "plot_flaws": code("plot", "plot_flaws"),
     "cost": code("cost", "cost"),
     "plot_cost": code("plot", "plot_cost"),
     "selection": code("selection", "selection"),
     "plot_selection": code("plot", "plot_selection"),
+    "verification_gap": code("verification_gap", "verification_gap"),
+    "plot_verification_gap": code("plot", "plot_verification_gap"),
     "family": code("family", "family"),
     "plot_family": code("plot", "plot_family"),
     "style": code("style", "style"),
@@ -93,6 +118,17 @@ def has_strong_verifier(dataset):
     return bool(entry.get("strong_tests")) or spec.plus_tests
 
 
+def math_grading(wildcards):
+    """A math dataset's `grading` rule for execute_shard ("" for other graders, so changing
+    it reruns only the math datasets' execution)."""
+    from monkeys.datasets.registry import DATASETS as REGISTRY
+
+    entry = config["datasets"][wildcards.dataset]
+    if REGISTRY[entry.get("registry", wildcards.dataset)].grader != "math":
+        return ""
+    return entry.get("grading", "paper")
+
+
 def shard_range(wildcards):
     start, stop = (int(x) for x in wildcards.shard.split("-"))
     return {"start": start, "stop": stop}
@@ -123,11 +159,13 @@ def lineage(wildcards):
 def all_figures():
     """Every figure the configured data supports."""
     formats = config["plots"]["format"]
-    figures = expand("results/figures/{figure}/{dataset}.{ext}", figure=["coverage", "cost", "selection"],
+    figures = expand("results/figures/{figure}/{dataset}.{ext}",
+                     figure=["coverage", "cost", "selection", "verification_gap"],
                      dataset=DATASETS, ext=formats)
     strong = [d for d in DATASETS if has_strong_verifier(d)]
     figures += expand("results/figures/{figure}/{dataset}.{ext}",
-                      figure=["verifiers", "utility", "style"], dataset=strong, ext=formats)
+                      figure=["verifiers", "utility", "style", "flaws"], dataset=strong,
+                      ext=formats)
     if family_members():
         figures += expand("results/figures/family/{dataset}.{ext}", dataset=DATASETS, ext=formats)
     return figures

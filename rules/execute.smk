@@ -11,6 +11,9 @@ rule execute_shard:
         "results/verdicts/{model}/{dataset}/{shard}.parquet",
     params:
         execution=config["execution"],
+        grading=math_grading,
+        # an import model's `regrade`: its labels decide the verdicts unless true
+        regrade=_sampling_rules.import_regrade(config),
         code=CODE["execute"],
     threads: config["execution"]["workers"]
     resources:
@@ -25,3 +28,21 @@ rule execute_shard:
         "results/benchmarks/execute_shard/{model}/{dataset}/{shard}.tsv"
     script:
         "../workflow_scripts/execute_shard.py"
+
+
+# How our grader agrees with an import model's labels (results/import_agreement, README "import").
+rule import_agreement:
+    input:
+        samples=shards_of("samples"),
+        verdicts=shards_of("verdicts"),
+    output:
+        "results/import_agreement/{model}/{dataset}.parquet",
+    params:
+        regrade=_sampling_rules.import_regrade(config),
+        code=CODE["import_agreement"],
+    resources:
+        mem_mb=2048,
+    log:
+        "logs/import_agreement/{model}/{dataset}.log",
+    script:
+        "../workflow_scripts/import_agreement.py"

@@ -2,8 +2,10 @@ localrules:
     plot_coverage,
     plot_verifiers,
     plot_utility,
+    plot_flaws,
     plot_cost,
     plot_selection,
+    plot_verification_gap,
     plot_family,
     plot_style,
 
@@ -87,6 +89,32 @@ rule plot_utility:
         "../workflow_scripts/plot_verifiers.py"
 
 
+rule plot_flaws:
+    input:
+        table="results/flaws/{dataset}.parquet",
+        fit="results/flaws_fit/{dataset}.parquet",
+    output:
+        report(
+            "results/figures/flaws/{dataset}.{ext}",
+            caption="report/flaws.rst",
+            category="Imperfect verifiers",
+            labels={"dataset": "{dataset}", "figure": "resampling ceiling vs accuracy"},
+        ),
+        report(
+            "results/figures/flaws/{dataset}.{ext}.lineage.txt",
+            caption="report/lineage.rst",
+            category="Provenance",
+            labels={"dataset": "{dataset}", "figure": "resampling ceiling vs accuracy ({ext})"},
+        ),
+    params:
+        dpi=config["plots"]["dpi"],
+        code=CODE["plot_flaws"],
+    log:
+        "logs/plot_flaws/{dataset}.{ext}.log",
+    script:
+        "../workflow_scripts/plot_flaws.py"
+
+
 rule plot_cost:
     input:
         "results/cost/{dataset}.parquet",
@@ -135,6 +163,34 @@ rule plot_selection:
         "logs/plot_selection/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_selection.py"
+
+
+rule plot_verification_gap:
+    input:
+        curves="results/verification_gap/{dataset}.parquet",
+        problems="results/verification_gap_problems/{dataset}.parquet",
+        summary="results/verification_gap_summary/{dataset}.parquet",
+    output:
+        report(
+            "results/figures/verification_gap/{dataset}.{ext}",
+            caption="report/verification_gap.rst",
+            category="Selection",
+            labels={"dataset": "{dataset}", "figure": "verification gap vs output tokens"},
+        ),
+        report(
+            "results/figures/verification_gap/{dataset}.{ext}.lineage.txt",
+            caption="report/lineage.rst",
+            category="Provenance",
+            labels={"dataset": "{dataset}",
+                    "figure": "verification gap vs output tokens ({ext})"},
+        ),
+    params:
+        dpi=config["plots"]["dpi"],
+        code=CODE["plot_verification_gap"],
+    log:
+        "logs/plot_verification_gap/{dataset}.{ext}.log",
+    script:
+        "../workflow_scripts/plot_verification_gap.py"
 
 
 rule plot_family:

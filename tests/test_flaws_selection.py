@@ -14,6 +14,7 @@ from monkeys.metrics.flaws import (
     false_positive_rate,
     first_passing_accuracy,
     optimal_k,
+    pooled_false_positive_rate,
 )
 from monkeys.metrics.selection import best_of_k_accuracy, majority_vote_accuracy
 
@@ -51,6 +52,23 @@ def test_first_passing_accuracy_equals_enumeration():
         assert value == pytest.approx(_brute_first_passing(SAMPLES, k), abs=1e-12)
     assert accuracy_asymptote(n, w, t) == pytest.approx(2 / 4)
     assert false_positive_rate(w, t) == pytest.approx(2 / 4)
+    assert pooled_false_positive_rate(w, t) == pytest.approx(2 / 4)  # one problem: the same
+
+
+def test_false_positive_rate_is_per_problem_and_matches_the_asymptote():
+    """Several problems: the per-problem rate averages each problem's rate (enumerated as the
+    share of orderings whose first weak pass fails the strong tests), so with every problem
+    passing it is 1 - asymptote; the pooled rate weights problems by w and is not."""
+    problems = [SAMPLES, [(1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (0, 0), (0, 0)],
+                [(1, 0), (1, 0), (1, 1), (0, 0), (0, 0), (0, 0), (0, 0)]]
+    counts = [_counts(p) for p in problems]
+    n, w, t = (np.concatenate([c[i] for c in counts]) for i in range(3))
+    k = len(SAMPLES)
+    per_problem = [1 - _brute_first_passing(p, k) for p in problems]  # every problem passes
+    assert false_positive_rate(w, t) == pytest.approx(np.mean(per_problem), abs=1e-12)
+    assert 1 - false_positive_rate(w, t) == pytest.approx(accuracy_asymptote(n, w, t))
+    # Negative control: pooling over samples gives a different number here.
+    assert abs(pooled_false_positive_rate(w, t) - np.mean(per_problem)) > 0.05
 
 
 def test_first_passing_accuracy_matches_simulation_at_scale():

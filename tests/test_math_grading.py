@@ -1,5 +1,7 @@
 """Math answer grading: extraction, normalisation, equivalence, verdicts and majority vote.
 
+These are the `lenient` rule's cases (the `paper` rule's are in test_math_paper_rules.py).
+
 The (answer, reference, expected) pairs follow the MATH benchmark's conventions: units,
 degree signs, dollar signs and percent signs are dropped (50\\% equals 50, not 0.5);
 decimals equal fractions only when exactly equal; order matters in tuples and intervals
@@ -147,15 +149,15 @@ def test_normalised_answers_vote_together():
 
 
 def test_verdicts_unparseable_is_a_verdict():
-    passed = grade_answer("... so the answer is \\boxed{\\dfrac{1}{2}}.", "0.5", "math")
+    passed = grade_answer("... so the answer is \\boxed{\\dfrac{1}{2}}.", "0.5", "math", "lenient")
     assert passed.status == "passed" and passed.normalised == "1/2"
-    wrong = grade_answer("#### 17", "18", "gsm8k")
+    wrong = grade_answer("#### 17", "18", "gsm8k", "lenient")
     assert (wrong.status, wrong.error_type) == ("failed", "wrong_answer")
-    none = grade_answer("I cannot solve this.", "18", "gsm8k")
+    none = grade_answer("I cannot solve this.", "18", "gsm8k", "lenient")
     assert (none.status, none.error_type) == ("failed", "no_answer")
-    odd = grade_answer("\\boxed{\\frac{\\frac{}{}}{}}}}", "\\frac{1}{2}", "math")
+    odd = grade_answer("\\boxed{\\frac{\\frac{}{}}{}}}}", "\\frac{1}{2}", "math", "lenient")
     assert odd.status == "failed" and odd.error_type in ("unparseable", "wrong_answer")
-    huge = grade_answer("\\boxed{10^{10^{10^{10}}}}", "5", "math")
+    huge = grade_answer("\\boxed{10^{10^{10^{10}}}}", "5", "math", "lenient")
     assert (huge.status, huge.error_type) == ("failed", "unparseable")
 
 
@@ -171,9 +173,21 @@ def test_grade_math_frame():
         "sample_index": [0, 1, 0, 1],
         "completion": ["9 * 2 = 18\n#### 18", "#### 16", "so $\\boxed{\\dfrac{14}{3}}$", "hmm"],
     })
-    verdicts = grade_math(problems, samples)
+    verdicts = grade_math(problems, samples, rule="lenient")
     assert list(verdicts["passed"]) == [True, False, True, False]
     assert list(verdicts["error_type"]) == ["", "wrong_answer", "", "no_answer"]
     assert list(verdicts["normalised_answer"]) == ["18", "16", "14/3", ""]
     with pytest.raises(ValueError, match="not in the dataset"):
-        grade_math(problems.head(1), samples)
+        grade_math(problems.head(1), samples, rule="lenient")
+
+
+def test_lenient_is_more_lenient_than_the_paper():
+    """Today's GSM8K leniencies, kept under `lenient` and refused under `paper`."""
+    apples = "She packs 7 boxes and 42 apples in all."
+    assert grade_answer(apples, "42", "gsm8k", "lenient").status == "passed"  # last number
+    paper = grade_answer(apples, "42", "gsm8k", "paper")
+    assert (paper.status, paper.error_type) == ("failed", "no_answer")
+    last = "#### 17\nQuestion: next one\n#### 42"  # the model goes on with a new question
+    assert grade_answer(last, "42", "gsm8k", "lenient").status == "passed"  # last ####
+    assert grade_answer(last, "42", "gsm8k", "paper").status == "failed"  # first ####
+    assert grade_answer(last, "42", "gsm8k").status == "failed"  # paper is the default

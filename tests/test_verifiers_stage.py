@@ -20,7 +20,9 @@ def test_tables_and_figures(tmp_path):
     curves, utility = verifier_tables(_counts("m", [2, 2, 0]), costs=[0.0, 1.0, 10.0],
                                       resamples=50, seed=0, confidence=0.9)
     assert list(curves.columns) == VERIFIER_CURVES.names
-    assert curves["false_positive_rate"].iat[0] == pytest.approx(2 / 6)
+    # Per problem (the paper's): mean of 1 - t/w over problems with w > 0; pooled beside it.
+    assert curves["false_positive_rate"].iat[0] == pytest.approx((1 - 2 / 4 + 1 - 2 / 2) / 2)
+    assert curves["false_positive_rate_pooled"].iat[0] == pytest.approx(2 / 6)
     assert curves["asymptote"].iat[0] == pytest.approx((2 / 4 + 1 + 0) / 3)
     assert curves["resampling_accuracy"].iat[-1] == pytest.approx(curves["asymptote"].iat[0])
     assert (curves["resampling_accuracy"] <= curves["coverage_strong"] + 1e-12).all()

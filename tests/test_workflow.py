@@ -33,11 +33,15 @@ def test_dry_run_multi_model_multi_dataset(tmp_path, default_config):
         "plot_coverage": datasets * 2,
         "plot_cost": datasets * 2,
         "plot_selection": datasets * 2,
+        "verification_gap": datasets,
+        "plot_verification_gap": datasets * 2,
         # The default config generates strong tests for humaneval (not for the alias):
         "generate_tests": 1,
         "verifiers": models,
         "plot_verifiers": 2,
         "plot_utility": 2,
+        "flaws": 1,
+        "plot_flaws": 2,
         "style": models,
         "plot_style": 2,
     }
@@ -71,6 +75,7 @@ def test_dry_run_plans_verifier_and_family_figures(tmp_path, default_config):
     jobs = job_counts(result.stdout)
     assert jobs["generate_tests"] == 1  # the default config asks for strong tests
     assert jobs["verifiers"] == 2 and jobs["plot_verifiers"] == 1 and jobs["plot_utility"] == 1
+    assert jobs["flaws"] == 1 and jobs["plot_flaws"] == 1  # one table across both models
     assert jobs["style"] == 2 and jobs["plot_style"] == 1
     assert jobs["family"] == 1 and jobs["plot_family"] == 1
     assert "results/datasets/humaneval/strong_tests.parquet" in result.stdout

@@ -2,12 +2,17 @@
 
 Errors are one line naming the offending key and what is allowed, so a bad
 config fails before any job starts.
+
+The config files a user names are the whole experiment: several merge in order, and
+config/config.yaml (the embedded default) is read only when none is named
+(`workflow_config`). Which files made a run's config travels to its jobs' provenance
+records in the environment variable CONFIG_SOURCE_ENV.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +20,13 @@ import jsonschema
 import yaml
 
 from monkeys.errors import MonkeysError
+from monkeys.hashing import sha256_file
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
+# The embedded default experiment, used when no config file is named.
+DEFAULT_CONFIG_PATH = SCHEMA_PATH.with_name("config.yaml")
+# Where the workflow puts its config's source (JSON) for the jobs' provenance records.
+CONFIG_SOURCE_ENV = "MONKEYS_CONFIG_SOURCE"
 
 
 class ConfigError(MonkeysError, ValueError):
@@ -120,8 +130,8 @@ def dataset_entry_problem(name: str, entry: Mapping[str, Any], spec: Any) -> str
     return None
 
 
-def load_config(path: str | Path) -> dict:
-    """Read a YAML config file and validate it; raise ConfigError with the file name on failure."""
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping a YAML (or JSON) config file holds, unvalidated; ConfigError names the file."""
     path = Path(path)
     try:
         with open(path) as fh:
@@ -132,7 +142,96 @@ def load_config(path: str | Path) -> dict:
         raise ConfigError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return raw
+
+
+def merge_config(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base` as Snakemake merges config files: mappings merge key by
+    key, any other value (a list too) replaces the base's. Neither argument is changed."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_config(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def describe_source(source: Mapping[str, Any]) -> str:
+    """One line saying where a config came from (a `config_source` record)."""
+    files = " + ".join(f["path"] for f in source.get("files", [])) or "no file"
+    if source.get("kind") == "default":
+        text = f"{files} (the default: no config file named)"
+    elif source.get("kind") == "module":
+        text = "the config passed by a parent workflow's `module` statement"
+    else:
+        text = files
+    overrides = source.get("overrides") or {}
+    if overrides:
+        text += " with --config " + " ".join(f"{k}={v!r}" for k, v in overrides.items())
+    return text
+
+
+def config_source(files: Sequence[str | Path], kind: str,
+                  overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The provenance of a config: its files in merge order (path, sha256), how they were
+    chosen (`kind`: "files" named by the user, "default", or "module") and --config overrides."""
+    return {"kind": kind,
+            "files": [{"path": str(f), "sha256": sha256_file(f)} for f in files],
+            "overrides": copy.deepcopy(dict(overrides or {}))}
+
+
+def default_config_file(basedir: str | Path) -> Path:
+    """The default experiment: config/config.yaml of the working directory if it has one
+    (Snakemake's convention for a deployed workflow), else the workflow's own under `basedir`."""
+    local = Path("config") / "config.yaml"
+    return local if local.is_file() else Path(basedir) / "config" / "config.yaml"
+
+
+_WHOLE_EXPERIMENT_HINT = (
+    "; a config file you name is the whole experiment (nothing of config/config.yaml is "
+    "merged in): copy config/config.yaml and edit it, or name it first to build on it "
+    "(--configfile config/config.yaml my.yaml)")
+
+
+def workflow_config(given: Mapping[str, Any], cli_files: Sequence[str | Path],
+                    default: str | Path = DEFAULT_CONFIG_PATH, *,
+                    overrides: Mapping[str, Any] | None = None,
+                    from_module: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The validated config of a run and its `config_source` record.
+
+    `given` is what Snakemake built from the command line: the `cli_files` merged in order
+    with the `--config` `overrides` on top (only the overrides when no file was named).
+    With `cli_files` that is the experiment; without, `default` is read and the overrides
+    go on top of it. `from_module`: `given` came from a parent workflow's `module` statement.
+    """
+    if from_module:
+        raw, source = dict(given), config_source([], "module")
+    elif cli_files:
+        raw, source = dict(given), config_source(cli_files, "files", overrides)
+    else:
+        raw = merge_config(read_config_file(default), given)
+        source = config_source([default], "default", overrides)
+    try:
+        return validate_config(raw), source
+    except ConfigError as exc:
+        hint = _WHOLE_EXPERIMENT_HINT if cli_files and not from_module and any(
+            key not in raw for key in ("models", "datasets")) else ""
+        raise ConfigError(f"{exc} (config from {describe_source(source)}){hint}") from None
+
+
+def load_config(*paths: str | Path) -> dict:
+    """Read one or more YAML config files (merged in order) and validate the result.
+
+    Raise ConfigError naming the file(s) on failure.
+    """
+    if not paths:
+        raise ConfigError("load_config needs at least one config file")
+    raw: dict[str, Any] = {}
+    for path in paths:
+        raw = merge_config(raw, read_config_file(path))
     try:
         return validate_config(raw)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        names = " + ".join(map(str, paths))
+        raise ConfigError(f"{names}: {exc}") from None

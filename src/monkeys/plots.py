@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from monkeys.atomic import atomic_path  # noqa: E402
 from monkeys.scaling.powerlaw import PowerLawFit, predict_coverage  # noqa: E402
@@ -103,11 +104,58 @@ def verifier_figure(curves: pd.DataFrame, dataset: str) -> Figure:
         r = np.corrcoef(fp, acc)[0, 1]
         xs = np.linspace(fp.min(), fp.max(), 10)
         right.plot(xs, slope * xs + intercept, "k--", linewidth=1, label=f"fit, r = {r:.2f}")
-    right.set_xlabel("false-positive rate (weak passes, strong fails)")
+    right.set_xlabel("false-positive rate (per problem: mean 1 - t/w over w > 0)")
     right.set_ylabel("single-sample accuracy (strong)")
-    right.set_title("across models")
+    right.set_title("across models (Fig. 1a: figures/flaws)")
     right.grid(True, alpha=0.3)
     right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def flaws_figure(table: pd.DataFrame, fit: pd.DataFrame, dataset: str) -> Figure:
+    """Inference Scaling fLaws Fig. 1a: each model's resampling ceiling (infinite budget, weak
+    tests as verifier, judged by strong tests) against its single-sample accuracy, the
+    strongest model's single-sample accuracy as the line weaker models cannot cross, and the
+    fitted line of the fit table (not refitted here)."""
+    fig, ax = plt.subplots(figsize=(6.8, 5.0))
+    strong = table[table["strong_verifier"].astype(bool)].sort_values("model")
+    for i, row in enumerate(strong.itertuples()):
+        color = f"C{i}"
+        ax.vlines(row.single_sample_accuracy, row.resampling_ceiling,
+                  row.resampling_ceiling_upper, color=color, alpha=0.4, linewidth=2)
+        flaky = f", flaky {row.flaky_sample_fraction:.1%}" if row.num_flaky else ""
+        ax.plot(row.single_sample_accuracy, row.resampling_ceiling, "o", color=color,
+                markersize=7, label=f"{row.model}: ceiling {row.resampling_ceiling:.3f}, "
+                f"FPR {row.false_positive_rate:.3f}{flaky}")
+        if np.isfinite(row.conditional_accuracy):
+            ax.plot(row.single_sample_accuracy, row.conditional_accuracy, "o", color=color,
+                    markerfacecolor="none", markersize=7)
+        ax.annotate(row.model, (row.single_sample_accuracy, row.resampling_ceiling),
+                    textcoords="offset points", xytext=(5, -10), fontsize=7)
+    summary = fit.iloc[0] if len(fit) else None
+    if summary is not None and pd.notna(summary["strongest_model"]):
+        ax.axhline(summary["strongest_accuracy"], color="k", linestyle="--", linewidth=1.2,
+                   label=f"{summary['strongest_model']}'s single-sample accuracy "
+                   f"{summary['strongest_accuracy']:.3f}")
+    if summary is not None and np.isfinite(summary["slope"]):
+        xs = np.linspace(strong["single_sample_accuracy"].min(),
+                         strong["single_sample_accuracy"].max(), 20)
+        ax.plot(xs, summary["slope"] * xs + summary["intercept"], "m-", linewidth=1,
+                label=f"1 - FPR = {summary['slope']:.2f}·acc + {summary['intercept']:.2f} "
+                f"(R² {summary['r2']:.2f}, r {summary['r']:.2f}, p {summary['p_value']:.2g}, "
+                f"{int(summary['num_models'])} models)")
+    elif summary is not None:
+        ax.plot([], [], " ", label=summary["note"])
+    ax.plot([], [], "o", color="gray", markerfacecolor="none",
+            label="hollow: 1 - FPR (problems where a sample passes); bar: w = 0 as 0 .. as 1")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("single-sample accuracy (strong tests)")
+    ax.set_ylabel("resampling ceiling (infinite k, weak tests verify)")
+    ax.set_title(f"{dataset}: resampling limits (Inference Scaling fLaws Fig. 1a)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=6.5, loc="lower right")
     fig.tight_layout()
     return fig
 
@@ -167,18 +215,37 @@ def cost_figure(cost: pd.DataFrame, dataset: str) -> Figure:
     return fig
 
 
+# The selection table's selectors besides coverage and majority vote: (column, style, label).
+SELECTORS = (
+    ("first_passing", "s-.", "first passing the weak tests"),
+    ("best_of_k_score", "^--", "best-of-k by reward score"),
+    ("best_of_k_logprob", "v--", "best-of-k by mean log-prob"),
+    ("weighted_vote_score", "x-", "vote weighted by reward score"),
+    ("weighted_vote_logprob", "+-", "vote weighted by exp(mean log-prob)"),
+)
+
+
 def selection_figure(selection: pd.DataFrame, dataset: str) -> Figure:
-    """Coverage vs verifier-free (majority vote) and verifier-based selection, and their gap."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.2))
+    """Coverage vs majority vote vs every available verifier-based selector (as Large Language
+    Monkeys' plateau figure), the share of samples that abstain, and the gap between
+    verifier-based and verifier-free selection."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12.0, 4.6))
     for i, (model, rows) in enumerate(selection.groupby("model", sort=True)):
         rows = rows.sort_values("k")
         color = f"C{i}"
-        left.plot(rows["k"], rows["coverage"], ":", color=color, label=f"{model}: coverage")
+        same = np.allclose(rows["first_passing"], rows["coverage"], atol=1e-12)
+        left.plot(rows["k"], rows["coverage"], ":", color=color,
+                  label=f"{model}: coverage" + (" (= first passing the tests)" if same else ""))
+        abstained = float(rows["abstained"].iat[0])
         left.plot(rows["k"], rows["majority_vote"], "o-", color=color, markersize=3,
-                  label=f"{model}: majority vote")
-        left.plot(rows["k"], rows["verifier_based"], "s-.", color=color, markersize=3,
-                  label=f"{model}: best by {rows['verifier'].iat[0]}")
-        right.plot(rows["k"], rows["gap"], "o-", color=color, markersize=3, label=model)
+                  label=f"{model}: majority vote ({abstained:.1%} of samples abstain)")
+        for column, style, label in SELECTORS:
+            if (column == "first_passing" and same) or not rows[column].notna().any():
+                continue
+            left.plot(rows["k"], rows[column], style, color=color, markersize=4, linewidth=1,
+                      label=f"{model}: {label}")
+        right.plot(rows["k"], rows["gap"], "o-", color=color, markersize=3,
+                   label=f"{model}: {rows['verifier'].iat[0]} − majority vote")
     judged = selection["judged_by"].iat[0] if len(selection) else "tests"
     for ax in (left, right):
         ax.set_xscale("log")
@@ -187,11 +254,83 @@ def selection_figure(selection: pd.DataFrame, dataset: str) -> Figure:
     left.set_ylim(0, 1)
     left.set_ylabel(f"accuracy (judged by {judged})")
     left.set_title(f"{dataset}: choosing one of k samples")
-    left.legend(fontsize=7, loc="upper left")
+    left.legend(fontsize=6, loc="lower right")
     right.axhline(0, color="k", linewidth=0.8)
     right.set_ylabel("verifier-based − majority vote")
     right.set_title("gap between verifier-based and verifier-free")
     right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def verification_gap_figure(curves: pd.DataFrame, problems: pd.DataFrame,
+                            summary: pd.DataFrame, dataset: str) -> Figure:
+    """Setlur et al. 2025: per model, majority vote vs verifier-based accuracy against the
+    expected output tokens (log axis, the largest common budget marked); per problem, the base
+    policy's heterogeneity sigma_x against its anti-concentration c_x; per model, sigma_b and
+    mean c_x next to the measured gap at the largest common budget."""
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15.5, 4.4))
+    models = sorted(summary["model"].unique())
+    common = float(summary["common_budget_tokens"].iat[0]) if len(summary) else float("nan")
+    missing = []
+    for i, model in enumerate(models):
+        color = f"C{i}"
+        rows = curves[curves["model"] == model].sort_values("k")
+        rows = rows[np.isfinite(rows["budget_tokens"]) & (rows["budget_tokens"] > 0)]
+        if not len(rows):
+            missing.append(model)
+        else:
+            left.plot(rows["budget_tokens"], rows["coverage"], ":", color=color, linewidth=1,
+                      label=f"{model}: coverage")
+            left.plot(rows["budget_tokens"], rows["majority_vote"], "o-", color=color,
+                      markersize=3, label=f"{model}: majority vote (verifier-free)")
+            left.plot(rows["budget_tokens"], rows["verifier_based"], "s--", color=color,
+                      markersize=3, label=f"{model}: verifier-based")
+        part = problems[(problems["model"] == model) & problems["anti_concentration"].notna()]
+        middle.scatter(part["heterogeneity"], part["anti_concentration"], s=18, color=color,
+                       alpha=0.7, label=f"{model} ({len(part)} of "
+                       f"{int((problems['model'] == model).sum())} problems with σ_x > 0)")
+    if np.isfinite(common):
+        left.axvline(common, color="k", linewidth=0.8, linestyle="-.",
+                     label=f"largest common budget ({common:,.0f} tokens)")
+    if len(curves) and np.isfinite(curves["budget_tokens"]).any():
+        left.set_xscale("log")
+        left.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        left.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        left.xaxis.set_minor_formatter(NullFormatter())
+    if missing:
+        left.text(0.02, 0.02, "no token counts: " + ", ".join(missing), fontsize=8,
+                  transform=left.transAxes)
+    left.set_ylim(0, 1)
+    left.set_xlabel("expected output tokens H = k x tokens per sample")
+    left.set_ylabel("accuracy")
+    left.set_title(f"{dataset}: accuracy vs test-time tokens")
+    left.legend(fontsize=6, loc="best")
+    reward = summary["reward"].iat[0] if len(summary) else "bi-level"
+    eps = float(summary["epsilon"].iat[0]) if len(summary) else 1.0
+    middle.set_xlabel(f"heterogeneity σ_x ({reward} reward)")
+    middle.set_ylabel(f"anti-concentration c_x(ε={eps:g})")
+    middle.set_xlim(left=0)
+    middle.set_ylim(0, 1)
+    middle.set_title("base policy, per problem")
+    middle.legend(fontsize=7)
+    width = 0.8 / max(len(models), 1)
+    names = ["heterogeneity\nσ_b", "anti-concentration\nmean c_x", "gap at the\ncommon budget"]
+    for i, model in enumerate(models):
+        row = summary[summary["model"] == model].iloc[0]
+        values = [row["heterogeneity"], row["anti_concentration"], row["gap_at_common"]]
+        x = np.arange(3) + (i - (len(models) - 1) / 2) * width
+        right.bar(x, np.nan_to_num(values), width=width, color=f"C{i}", label=model)
+        for xi, value in zip(x, values, strict=True):
+            right.text(xi, np.nan_to_num(value), "n/a" if not np.isfinite(value) else
+                       f"{value:.2f}", ha="center", va="bottom", fontsize=7)
+    right.set_xticks(range(3), names, fontsize=8)
+    right.axhline(0, color="k", linewidth=0.8)
+    right.set_title("per model" + (f" (gap at {common:,.0f} tokens)" if np.isfinite(common)
+                                   else " (no common token budget)"))
+    right.legend(fontsize=8)
+    for ax in (left, middle, right):
+        ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     return fig
 

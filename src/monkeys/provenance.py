@@ -1,8 +1,8 @@
 """Provenance records: what an artifact was made from, by which code, where.
 
 Each figure gets `<figure>.prov.json` with its inputs and their sha256, the
-validated config, rule params, code version, software versions, seeds and
-hardware, so a reader can audit or reproduce it.
+validated config and the file(s) it came from, rule params, code version, software
+versions, seeds and hardware, so a reader can audit or reproduce it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 from monkeys import __version__
 from monkeys.atomic import write_text_atomic
+from monkeys.config import CONFIG_SOURCE_ENV
 from monkeys.errors import MonkeysError
 from monkeys.hashing import PACKAGE_DIR, code_hash, sha256_file
 
@@ -143,6 +144,19 @@ def container() -> dict[str, str]:
     return {}
 
 
+def config_source() -> dict[str, Any]:
+    """Which config file(s) and --config overrides made this run's config (kind, files with
+    their sha256, overrides), as the workflow put it in CONFIG_SOURCE_ENV; {} outside one."""
+    text = os.environ.get(CONFIG_SOURCE_ENV)
+    if not text:
+        return {}
+    try:
+        source = json.loads(text)
+    except json.JSONDecodeError:
+        return {"unreadable": text}
+    return source if isinstance(source, dict) else {"unreadable": text}
+
+
 def record_path(artifact: str | Path) -> Path:
     """Where the provenance record of `artifact` lives: `<artifact>.prov.json`."""
     return Path(f"{artifact}.prov.json")
@@ -173,6 +187,7 @@ def build_record(
         "host": platform.node(),
         "inputs": records,
         "config": dict(config),
+        "config_source": config_source(),
         "params": dict(params),
         "seeds": dict(seeds),
         "code": code_version(),

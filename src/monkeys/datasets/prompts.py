@@ -148,6 +148,24 @@ PRESETS: dict[str, str] = {
 }
 
 
+# Where a few-shot prompt's answer ends: the next example's header (as the papers' samplers
+# stopped), or the code block's closing fence. `plain` has none: `sampling.stop` applies.
+PRESET_STOPS: dict[str, tuple[str, ...]] = {
+    "gsm8k_5shot": ("Question:",),
+    "math_4shot": ("Problem:",),
+    "codecontests_1shot": ("\n```", "\nQ:"),
+}
+
+
+def stop_sequences(dataset_stop: list[str] | None, prompt: str | None, default_prompt: str,
+                   sampling_stop: list[str]) -> list[str]:
+    """A dataset's stop sequences: its own `stop`, else its prompt preset's, else `sampling.stop`."""
+    if dataset_stop is not None:
+        return list(dataset_stop)
+    preset = default_prompt if prompt is None else prompt
+    return list(PRESET_STOPS.get(preset, sampling_stop))
+
+
 @dataclass(frozen=True)
 class PromptTemplate:
     """A resolved template: its name (preset or 'custom'), text and sha256."""

@@ -58,6 +58,9 @@ class DatasetSpec:
     upstream: str = ""  # where the data come from, for `monkeys datasets` and the README
     keep_row: Callable[[dict[str, Any]], bool] = field(default=lambda row: True)
     plus_tests: bool = False  # ships a stronger test suite (plus_test) beside its own tests
+    # The source is its whole split, in the split's order: a row's position there is its index
+    # in the split (metadata `source_index`, what imports' `orig_dset_idx` is resolved against).
+    whole_split: bool = True
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -526,6 +529,7 @@ DATASETS: dict[str, DatasetSpec] = {
             parse_row=parse_math_row,
             prompt="math_4shot",
             upstream="openai/prm800k, prm800k/math_splits/test.jsonl (MIT)",
+            whole_split=False,  # a subset: a row's position is not its index in MATH's test split
         ),
         DatasetSpec(
             name="codecontests",
@@ -582,9 +586,11 @@ def normalise_rows(
     spec = DATASETS[name]
     template = resolve_template(prompt, spec.prompt)
     problems, skipped = [], []
+    position = -1  # the row's index in its split (rows the split keeps, malformed ones too)
     for number, row in parse_jsonl(name, raw):
         if isinstance(row, dict) and not spec.keep_row(row):
             continue
+        position += 1
         try:
             if isinstance(row, RowError):
                 raise row
@@ -593,7 +599,7 @@ def normalise_rows(
             skipped.append((number, _row_label(row), str(exc)))
             continue
         if problem is not None:
-            problems.append(problem)
+            problems.append({**problem, "_position": position})
     if skipped and not allow_skip:
         shown = "; ".join(
             f"line {n} of {raw.source} is not JSON" if r.startswith("is not JSON")
@@ -615,9 +621,15 @@ def normalise_rows(
     duplicated = frame["problem_id"][frame["problem_id"].duplicated()].tolist()
     if duplicated:
         raise DatasetError(f"{name}: duplicate problem ids {duplicated[:5]}")
+    statements = frame["prompt"].tolist()
     frame["prompt"] = [
         _render(template, name, p, pid, entry)
         for p, pid, entry in zip(frame["prompt"], frame["problem_id"], frame["entry_point"], strict=True)
+    ]
+    frame["metadata"] = [
+        _with_origin(m, pos if spec.whole_split else None, text, prompt)
+        for m, pos, text, prompt in zip(frame["metadata"], frame.pop("_position"), statements,
+                                        frame["prompt"], strict=True)
     ]
     frame.insert(0, "dataset", name)
     frame["source"] = raw.source
@@ -631,6 +643,17 @@ def normalise_rows(
             for m in frame["metadata"]
         ]
     return Normalised(frame[PROBLEMS.names].reset_index(drop=True), skipped_frame(name, skipped))
+
+
+def _with_origin(metadata: str, position: int | None, statement: str, prompt: str) -> str:
+    """Metadata plus `source_index` (the row's index in its split, where the source is the whole
+    split) and `statement` (the problem before the prompt template, where the template changed it)."""
+    extra: dict[str, Any] = {}
+    if position is not None:
+        extra["source_index"] = int(position)
+    if statement != prompt:
+        extra["statement"] = statement
+    return json.dumps({**json.loads(metadata), **extra}, sort_keys=True) if extra else metadata
 
 
 def _render(template: PromptTemplate, name: str, prompt: str, problem_id: str, entry: str) -> str:

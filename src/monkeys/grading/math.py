@@ -1,5 +1,13 @@
 """Final-answer grading for math datasets (GSM8K, MATH): extract, normalise, compare.
 
+Two rules (a dataset's `grading` config key): ``paper`` (the default) is the Large Language
+Monkeys authors' rule, reproduced exactly in `monkeys.grading.math_paper` (GSM8K: the first
+``#### N``, ``,`` ``$`` and a trailing ``.`` dropped, equal strings or SymPy-equal numbers;
+MATH: Minerva's "The final answer is" extraction, normalisation and SymPy equivalence).
+``lenient`` is this module's own rule, described below, which accepts more.
+
+Lenient:
+
 - `extract_answer`: GSM8K's ``#### <answer>`` line, MATH's last ``\\boxed{...}`` (or
   ``\\fbox``), Minerva's "The final answer is X", then (unless disabled) the last number in
   the text.
@@ -19,9 +27,13 @@ Conventions (those of the MATH benchmark): a percent sign is dropped (``50\\%`` 
 ``50``, not ``0.5``); units are dropped; decimals and fractions are equal only when exactly
 equal (``0.33`` is not ``1/3``).
 
-`grade_math` turns samples into verdicts: `passed`, or `failed` with error_type
-`wrong_answer`, `no_answer` (nothing could be extracted) or `unparseable` (something was
-extracted, but neither it nor the reference could be read as math, and the texts differ).
+`grade_answer` and `grade_math` turn samples into verdicts under either rule: `passed`, or
+`failed` with error_type `wrong_answer`, `no_answer` (nothing could be extracted: under
+``paper`` a GSM8K completion without ``#### N`` or a MATH one without "The final answer is")
+or `unparseable` (lenient only: something was extracted, but neither it nor the reference
+could be read as math, and the texts differ). The verdict's normalised answer, which majority
+vote counts, is the rule's own: under ``paper`` the authors' normalised string (so ``18.00``
+and ``18`` vote apart although both are correct).
 """
 
 from __future__ import annotations
@@ -31,12 +43,16 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 import pandas as pd
 
+from monkeys.grading import math_paper
+from monkeys.grading.math_paper import PaperGradingError
+
+GRADING_RULES = ("paper", "lenient")  # a dataset's `grading`; "paper" is the default
 MAX_ANSWER_CHARS = 500  # longer extracted answers are compared as text only
 SYMBOLIC_TIMEOUT_S = 3
 
@@ -327,8 +343,22 @@ class MathVerdict:
     normalised: str
 
 
-def grade_answer(completion: str, reference: str, style: str = "auto") -> MathVerdict:
-    """Extract the answer from a completion and judge it against the reference answer."""
+def lenient_reference(reference: str, style: str = "auto") -> str:
+    """The final answer of a reference that is a full solution (GSM8K ``... #### 72``, MATH
+    ``... \\boxed{..}``, as in the release's `gt_answer`); a bare answer is returned as is."""
+    if not isinstance(reference, str):
+        return reference
+    marker = "####" in reference and style in ("gsm8k", "auto")
+    boxed = ("\\boxed" in reference or "\\fbox" in reference) and style in ("math", "auto")
+    if marker or boxed:
+        found = extract_answer(reference, "gsm8k" if marker else "math", fallback=False)
+        if found:
+            return found
+    return reference
+
+
+def _lenient_verdict(completion: str, reference: str, style: str) -> MathVerdict:
+    reference = lenient_reference(reference, style)
     extracted = extract_answer(completion, style)
     if extracted is None:
         return MathVerdict("failed", "no_answer", "no final answer found", "", "")
@@ -346,19 +376,71 @@ def grade_answer(completion: str, reference: str, style: str = "auto") -> MathVe
     return MathVerdict("failed", kind, detail, extracted, normalised)
 
 
-def grade_math(problems: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+def _paper_verdict(completion: str, reference: str, style: str) -> MathVerdict:
+    judge = {"gsm8k": math_paper.judge_gsm8k, "math": math_paper.judge_math}.get(style)
+    if judge is None:
+        raise PaperGradingError(
+            f"grading 'paper' follows one dataset's rule: style must be 'gsm8k' or 'math', not "
+            f"{style!r} (set the dataset's `grading: lenient` to grade without one)")
+    judged = judge(completion if isinstance(completion, str) else "", reference)
+    if judged.extracted is None or not judged.normalised:
+        found = "no '#### <number>'" if style == "gsm8k" else "no 'The final answer is ...'"
+        detail = json.dumps({"rule": "paper", "extracted": (judged.extracted or "")[:200],
+                             "reference": judged.reference[:200], "why": found})
+        return MathVerdict("failed", "no_answer", detail, judged.extracted or "", "")
+    detail = json.dumps({"rule": "paper", "extracted": judged.extracted[:200],
+                         "normalised": judged.normalised[:200],
+                         "reference": judged.reference[:200], "how": judged.how})
+    status, kind = ("passed", "") if judged.correct else ("failed", "wrong_answer")
+    return MathVerdict(status, kind, detail, judged.extracted, judged.normalised)
+
+
+def grade_answer(completion: str, reference: str, style: str = "auto",
+                 rule: str = "paper") -> MathVerdict:
+    """Extract the answer from a completion and judge it against the reference answer.
+
+    `rule` "paper": the Large Language Monkeys authors' rule for `style` "gsm8k" or "math"
+    (`monkeys.grading.math_paper`); the reference may be the dataset's full solution (as the
+    release's `gt_answer`) or the bare final answer. "lenient": this module's rule, for any
+    style.
+    """
+    if rule == "lenient":
+        return _lenient_verdict(completion, reference, style)
+    if rule == "paper":
+        return _paper_verdict(completion, reference, style)
+    raise PaperGradingError(f"unknown grading rule {rule!r}; use one of {GRADING_RULES}")
+
+
+def paper_reference(problem: Mapping[str, object], style: str) -> str:
+    """What the paper's rule grades against: the dataset's solution where it states the final
+    answer as the authors read it (GSM8K ``#### N``, MATH ``\\boxed{}``), else `answer`."""
+    solution = problem.get("canonical_solution")
+    marker = {"gsm8k": "####", "math": "\\boxed"}.get(style)
+    if isinstance(solution, str) and marker and marker in solution:
+        return solution
+    return str(problem.get("answer") or "")
+
+
+def grade_math(problems: pd.DataFrame, samples: pd.DataFrame, rule: str = "paper") -> pd.DataFrame:
     """Verdicts (monkeys.tables.verdicts.VERDICTS columns, plus `extracted_answer` and
-    `normalised_answer` for majority vote) for every sample, in sample order."""
+    `normalised_answer` for majority vote) for every sample, in sample order, by `rule`."""
+    if rule not in GRADING_RULES:
+        raise PaperGradingError(f"unknown grading rule {rule!r}; use one of {GRADING_RULES}")
     by_id = problems.set_index("problem_id")
     missing = sorted(set(samples["problem_id"]) - set(by_id.index))
     if missing:
         raise ValueError(f"samples refer to problems not in the dataset: {missing[:5]}")
     styles = {pid: json.loads(meta or "{}").get("style", "auto")
               for pid, meta in zip(by_id.index, by_id["metadata"], strict=True)}
+    references = {pid: by_id.at[pid, "answer"] for pid in by_id.index}
+    if rule == "paper":
+        references = {pid: paper_reference(by_id.loc[pid], styles[pid]) for pid in by_id.index}
+        if len(samples):
+            math_paper.latex_parser()  # fail now, with how to fix it, if it cannot run
     rows = []
     for pid, completion in zip(samples["problem_id"], samples["completion"], strict=True):
         started = time.perf_counter()
-        verdict = grade_answer(completion, by_id.at[pid, "answer"], styles[pid])
+        verdict = grade_answer(completion, references[pid], styles[pid], rule)
         rows.append((verdict, time.perf_counter() - started))
     verdicts = samples[["model", "dataset", "problem_id", "sample_index"]].reset_index(drop=True)
     verdicts["status"] = [v.status for v, _ in rows]

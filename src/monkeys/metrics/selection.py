@@ -1,11 +1,17 @@
 """Choosing one answer among k samples without an oracle: best-of-k by score, majority vote.
 
+Abstention: a sample that abstains (no extractable answer, a program that never ran, a
+timeout; see `monkeys.stages.execute.answers`) is never chosen while a sample that does not
+abstain was drawn, and a draw of k abstaining samples scores 0.
+
 best-of-k is exact: with samples grouped by score (ties together), the highest
 group present in a random k-subset is group j with probability
 [C(n - m_j, k) - C(n - m_j - g_j, k)] / C(n, k) (m_j samples score higher, g_j tie
-at j), and a uniformly random member of it is chosen. Majority vote has no simple
-closed form and is estimated by Monte Carlo over random k-subsets, with a stated
-number of draws and seed; ties are broken uniformly at random.
+at j), and a uniformly random member of it is chosen; abstaining samples form a lowest
+group that counts as wrong. Majority vote (plain, or weighted: an answer's total is the
+sum of its drawn samples' weights) has no simple closed form and is estimated by Monte
+Carlo over random k-subsets, with a stated number of draws and seed; ties (totals within
+a relative 1e-9) are broken uniformly at random among the answers drawn.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import gammaln
+
+TIE_RTOL = 1e-9  # weighted totals this close (relative) to the largest tie
 
 
 def _log_comb(n: np.ndarray, k: int) -> np.ndarray:
@@ -25,15 +33,32 @@ def _log_comb(n: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def best_of_k_accuracy(scores: Sequence[float], correct: Sequence[bool], ks: Sequence[int]) -> np.ndarray:
-    """Expected accuracy at each k of returning the highest-scored of k random samples."""
+def _abstain_mask(abstains: Sequence[bool] | None, n: int, who: str) -> np.ndarray:
+    if abstains is None:
+        return np.zeros(n, dtype=bool)
+    mask = np.asarray(abstains, dtype=bool)
+    if mask.shape != (n,):
+        raise ValueError(f"{who}: need one abstain flag per sample ({n}), got {mask.shape}")
+    return mask
+
+
+def best_of_k_accuracy(scores: Sequence[float], correct: Sequence[bool], ks: Sequence[int],
+                       abstains: Sequence[bool] | None = None) -> np.ndarray:
+    """Expected accuracy at each k of returning the highest-scored of k random samples.
+
+    With `abstains`, those samples are chosen only when every drawn sample abstains, and
+    then count as wrong (their scores may be NaN).
+    """
     scores = np.asarray(scores, dtype=np.float64)
     correct = np.asarray(correct, dtype=np.float64)
     n = len(scores)
     if n == 0 or len(correct) != n:
         raise ValueError("best_of_k_accuracy: need equally many scores and verdicts (at least one)")
-    if np.isnan(scores).any():
+    mask = _abstain_mask(abstains, n, "best_of_k_accuracy")
+    if np.isnan(scores[~mask]).any():
         raise ValueError("best_of_k_accuracy: scores contain NaN")
+    scores = np.where(mask, -np.inf, scores)
+    correct = np.where(mask, 0.0, correct)
     unique, inverse = np.unique(-scores, return_inverse=True)  # groups from the highest score
     sizes = np.bincount(inverse, minlength=len(unique)).astype(np.float64)
     hits = np.bincount(inverse, weights=correct, minlength=len(unique))
@@ -49,36 +74,65 @@ def best_of_k_accuracy(scores: Sequence[float], correct: Sequence[bool], ks: Seq
     return out
 
 
+def vote_winners(totals: np.ndarray, present: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Per row, the index of the answer with the largest total among those present (ties
+    within TIE_RTOL broken by the largest `noise`); -1 for a row with no answer present."""
+    masked = np.where(present, totals, -np.inf)
+    top = masked.max(axis=1, keepdims=True)
+    leaders = present & (masked >= top - TIE_RTOL * np.abs(top))
+    choice = np.argmax(np.where(leaders, noise, -1.0), axis=1)
+    return np.where(present.any(axis=1), choice, -1)
+
+
 def majority_vote_accuracy(
-    answers: Sequence[object], correct: Sequence[bool], ks: Sequence[int], *, draws: int, seed: int
+    answers: Sequence[object], correct: Sequence[bool], ks: Sequence[int], *, draws: int,
+    seed: int, weights: Sequence[float] | None = None,
 ) -> np.ndarray:
-    """Monte Carlo accuracy at each k of the most frequent answer among k random samples.
+    """Monte Carlo accuracy at each k of the most voted answer among k random samples.
 
     `answers` are hashable normalised answers (or behaviour signatures for code); None
-    means no answer and never wins a vote unless nothing else was drawn (then wrong).
-    A plurality answer is correct if the samples giving it are (they agree by
-    construction; a mixed group counts as the mean of its members).
+    abstains: it never votes, and k abstaining samples score 0. Without `weights` each
+    sample is one vote; with them, an answer's total is the sum of its drawn samples'
+    weights (finite and nonnegative where the sample votes); a draw whose votes all weigh
+    0 picks uniformly among the answers drawn. A winning answer is correct if the samples
+    giving it are (they agree by construction; a mixed group counts as the mean of its
+    members). The same k-subsets serve every k of one draw (prefixes of one permutation).
     """
     n = len(answers)
     if n == 0 or len(correct) != n:
         raise ValueError("majority_vote_accuracy: need equally many answers and verdicts")
-    rng = np.random.default_rng(seed)
+    if draws < 1:
+        raise ValueError(f"majority_vote_accuracy: need draws >= 1, got {draws}")
     keys = {a: i for i, a in enumerate(dict.fromkeys(a for a in answers if a is not None))}
-    ids = np.array([keys[a] if a is not None else -1 for a in answers])
-    hit = np.bincount(ids[ids >= 0], weights=np.asarray(correct, dtype=np.float64)[ids >= 0],
-                      minlength=len(keys))
-    size = np.bincount(ids[ids >= 0], minlength=len(keys)).astype(np.float64)
-    hit = hit.astype(np.float64)
-    group_accuracy = np.divide(hit, size, out=np.zeros(len(hit)), where=size > 0)
+    ids = np.array([keys[a] if a is not None else -1 for a in answers], dtype=np.int64)
+    votes = ids >= 0
+    if weights is None:
+        w = np.ones(n)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (n,):
+            raise ValueError(f"majority_vote_accuracy: need one weight per sample ({n})")
+        if not (np.isfinite(w[votes]).all() and (w[votes] >= 0).all()):
+            raise ValueError("majority_vote_accuracy: weights must be finite and nonnegative")
+        w = np.where(votes, w, 0.0)
+    m = max(len(keys), 1)
+    hit = np.bincount(ids[votes], weights=np.asarray(correct, dtype=np.float64)[votes],
+                      minlength=m)
+    size = np.bincount(ids[votes], minlength=m).astype(np.float64)
+    group_accuracy = np.append(np.divide(hit, size, out=np.zeros(m), where=size > 0), 0.0)
+    rng = np.random.default_rng(seed)
+    order = np.argsort(rng.random((draws, n)), axis=1)  # one uniform permutation per draw
+    rows = np.arange(draws)[:, None]
     out = np.zeros(len(ks))
-    for _ in range(draws):
-        order = rng.permutation(n)
-        for i, k in enumerate(ks):
-            drawn = ids[order[:k]]
-            drawn = drawn[drawn >= 0]
-            if drawn.size == 0:
-                continue
-            counts = np.bincount(drawn, minlength=len(keys))
-            leaders = np.flatnonzero(counts == counts.max())
-            out[i] += group_accuracy[leaders[rng.integers(len(leaders))]]
-    return out / draws
+    for i, k in enumerate(ks):
+        if not 1 <= k <= n:
+            raise ValueError(f"majority_vote_accuracy: need 1 <= k <= n={n}, got {k}")
+        drawn = order[:, :k]
+        cell = (rows * m + np.where(votes[drawn], ids[drawn], 0)).ravel()
+        voted = votes[drawn].ravel()
+        totals = np.bincount(cell[voted], weights=w[drawn].ravel()[voted],
+                             minlength=draws * m).reshape(draws, m)
+        present = np.bincount(cell[voted], minlength=draws * m).reshape(draws, m) > 0
+        winner = vote_winners(totals, present, rng.random((draws, m)))
+        out[i] = float(np.mean(group_accuracy[winner]))  # -1: the appended 0
+    return out

@@ -54,7 +54,8 @@ def _describe(report: list[dict[str, Any]]) -> str:
 
 
 def _grade(grader: str, problems: pd.DataFrame, samples: pd.DataFrame,
-           execution: Mapping[str, Any], report: list[dict[str, Any]]) -> pd.DataFrame:
+           execution: Mapping[str, Any], report: list[dict[str, Any]],
+           grading: str = "paper") -> pd.DataFrame:
     limits, plus_limits = limits_from(execution)
     workers = int(execution["workers"])
     if grader == "unit_tests":
@@ -70,7 +71,7 @@ def _grade(grader: str, problems: pd.DataFrame, samples: pd.DataFrame,
     if grader == "math":
         from monkeys.grading.math import grade_math
 
-        return grade_math(problems, samples)
+        return grade_math(problems, samples, rule=grading)
     raise ValueError(f"unknown grader {grader!r}")
 
 
@@ -83,29 +84,73 @@ def with_strong_tests(problems: pd.DataFrame, strong: pd.DataFrame) -> pd.DataFr
     return problems
 
 
+# Error types of programs that never ran (a syntax or import error, the tests' `check` replaced,
+# no tests): they abstain in majority vote whatever the other verdict columns say.
+NEVER_RAN = frozenset({"SyntaxError", "IndentationError", "TabError", "ImportError",
+                       "ModuleNotFoundError", "CheckReplaced", "NoTests"})
+
+
 def answers(verdicts: pd.DataFrame) -> pd.Series:
-    """What majority vote compares: the normalised answer (math), else the sample's behaviour on
-    the tests' inputs: "pass" if it passed; else the digest of what it returned on them (the
-    per-test pass), or which test cases failed where there is no digest; programs that fail to
-    run are grouped by error."""
+    """What majority vote compares, or None where the sample abstains (it never votes).
+
+    Math (rows with a `normalised_answer`): that answer; none extracted ("") abstains. Code,
+    the first rule that applies:
+    - status `passed`: "pass";
+    - status `timeout` or `crashed` (killed, or died without a verdict): abstains, nothing it
+      returned was observed;
+    - error_type in NEVER_RAN: abstains;
+    - the per-test pass's digest of what it returned on the tests' inputs: "out:<digest>";
+    - every one of its `num_tests` cases failed and there is no digest: abstains, it stopped
+      before the tests called it (e.g. an exception at module level; the harness runs the
+      per-test pass, which records the digest, for every program that reached the call);
+    - some cases failed, no digest: "fail:<indices of the failed cases>";
+    - otherwise (no per-test split: `execution.per_test: false`, the stdio grader): an answer
+      of its own, "ran:<sample_index>": it ran, but what it returned is unknown, so it is
+      never counted with another sample's answer.
+    """
     if "normalised_answer" in verdicts:
-        math = verdicts["normalised_answer"].fillna("").astype(str)
+        is_math = verdicts["normalised_answer"].notna()
+        math = verdicts["normalised_answer"].where(is_math, "").astype(str)
     else:
+        is_math = pd.Series(False, index=verdicts.index)
         math = pd.Series("", index=verdicts.index)
 
-    def behaviour(row: pd.Series) -> str:
+    def known(value: Any) -> bool:
+        return value is not None and not (np.isscalar(value) and pd.isna(value))
+
+    def behaviour(row: pd.Series) -> str | None:
         if row["status"] == "passed":
             return "pass"
+        if row["status"] in ("timeout", "crashed") or row.get("error_type") in NEVER_RAN:
+            return None
         digest = row.get("behaviour")
         if isinstance(digest, str) and digest:
             return "out:" + digest
-        failed = row.get("failed_tests")
-        if failed is not None and not (isinstance(failed, float) and np.isnan(failed)):
-            return "fail:" + ",".join(str(int(i)) for i in failed)
-        return f"{row['status']}:{row['error_type']}"
+        failed, total = row.get("failed_tests"), row.get("num_tests")
+        if known(failed):
+            failed = [int(i) for i in failed]
+            if known(total) and int(total) > 0 and len(set(failed)) >= int(total):
+                return None
+            return "fail:" + ",".join(str(i) for i in failed)
+        return f"ran:{row.get('sample_index', row.name)}"
 
-    code = verdicts.apply(behaviour, axis=1) if len(verdicts) else math
-    return math.where(math != "", code)
+    values = [(answer or None) if graded_math else behaviour(row)
+              for graded_math, answer, (_, row) in zip(is_math, math, verdicts.iterrows(),
+                                                        strict=True)]
+    return pd.Series(values, index=verdicts.index, dtype=object)
+
+
+def imported_labels(verdicts: pd.DataFrame, samples: pd.DataFrame, regrade: bool) -> pd.DataFrame:
+    """Imported samples with a label (`imported_correct`): `passed` is the label unless
+    `regrade`; status and error_type stay the grader's and `detail` says which decided
+    (monkeys.sampling.import_labels). Logs the shard's agreement of grader and labels."""
+    if not len(verdicts) or not samples["imported_correct"].notna().any():
+        return verdicts
+    from monkeys.sampling.import_labels import agreement, apply_labels, describe
+
+    for _, row in agreement(samples, verdicts, regrade=regrade).iterrows():
+        log.info("this shard: %s", describe(row))
+    return apply_labels(verdicts, samples, regrade)
 
 
 def execute_shard(
@@ -115,12 +160,15 @@ def execute_shard(
     *,
     execution: Mapping[str, Any],
     strong_tests_path: str | Path | None = None,
+    grading: str = "paper",
+    regrade: bool = False,
 ) -> None:
     """Run every sample of a shard against its tests in the sandbox; write verdicts.
 
     Samples are judged by their problem's grader (unit tests in the sandbox by default);
     with `strong_tests_path`, generated strong tests are the plus suite where the dataset
-    ships none.
+    ships none. Math samples are graded by the dataset's `grading` rule ("paper" or "lenient").
+    An imported sample's label decides its `passed` unless `regrade` (`imported_labels`).
     """
     problems = read_table(problems_path, PROBLEMS)
     if strong_tests_path:
@@ -133,11 +181,13 @@ def execute_shard(
     report: list[dict[str, Any]] = []
     frames = []
     for grader, part in samples.groupby(graders, sort=False):
-        frame = _grade(str(grader), problems, part.reset_index(drop=True), execution, report)
+        frame = _grade(str(grader), problems, part.reset_index(drop=True), execution, report,
+                       grading)
         frame.index = part.index
         frames.append(frame)
     verdicts = pd.concat(frames).sort_index() if frames else VERDICTS.empty_table().to_pandas()
     verdicts["answer"] = answers(verdicts)
+    verdicts = imported_labels(verdicts, samples, regrade)
     for name in VERDICTS.names:
         if name not in verdicts:
             verdicts[name] = {"flaky": False, "runs": 1}.get(name)

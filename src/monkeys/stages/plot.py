@@ -6,14 +6,17 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from monkeys.errors import MonkeysError
 from monkeys.plots import (
     cost_figure,
     coverage_figure,
     family_figure,
+    flaws_figure,
     save_figure,
     selection_figure,
     style_figure,
     utility_figure,
+    verification_gap_figure,
     verifier_figure,
 )
 from monkeys.tables.cost import COST
@@ -22,7 +25,8 @@ from monkeys.tables.family import FAMILY
 from monkeys.tables.io import read_table, read_tables
 from monkeys.tables.selection import SELECTION
 from monkeys.tables.style import STYLE, STYLE_RULES
-from monkeys.tables.verifiers import UTILITY, VERIFIER_CURVES
+from monkeys.tables.verification_gap import GAP_CURVES, GAP_PROBLEMS, GAP_SUMMARY
+from monkeys.tables.verifiers import FLAWS, FLAWS_FIT, UTILITY, VERIFIER_CURVES
 
 log = logging.getLogger("monkeys")
 
@@ -51,6 +55,17 @@ def plot_utility(utility_paths: Sequence[str], figure: str | Path, *, dataset: s
     save_figure(utility_figure(utility, dataset), figure, dpi=dpi)
 
 
+def plot_flaws(table_path: str | Path, fit_path: str | Path, figure: str | Path, *,
+               dataset: str, dpi: int) -> None:
+    """Resampling ceiling vs single-sample accuracy across models (fLaws Fig. 1a)."""
+    table = read_table(table_path, FLAWS)
+    if not table["strong_verifier"].any():
+        raise MonkeysError(f"{dataset}: no model has strong-verifier counts, so there is no "
+                           f"resampling ceiling to draw; use a dataset with plus tests or set "
+                           f"the dataset's `strong_tests`")
+    save_figure(flaws_figure(table, read_table(fit_path, FLAWS_FIT), dataset), figure, dpi=dpi)
+
+
 def plot_cost(cost_path: str | Path, figure: str | Path, *, dataset: str, dpi: int) -> None:
     """Coverage against FLOPs and dollars, all models of one dataset."""
     save_figure(cost_figure(read_table(cost_path, COST), dataset), figure, dpi=dpi)
@@ -58,9 +73,23 @@ def plot_cost(cost_path: str | Path, figure: str | Path, *, dataset: str, dpi: i
 
 def plot_selection(selection_paths: Sequence[str], figure: str | Path, *, dataset: str,
                    dpi: int) -> None:
-    """Selection accuracy vs k and the verifier-based/verifier-free gap, all models."""
+    """Coverage, majority vote and every available verifier-based selector vs k, each model's
+    share of abstaining samples, and the verifier-based/verifier-free gap, all models."""
     selection = read_tables(list(selection_paths), SELECTION)
     save_figure(selection_figure(selection, dataset), figure, dpi=dpi)
+
+
+def plot_verification_gap(curves_path: str | Path, problems_path: str | Path,
+                          summary_path: str | Path, figure: str | Path, *, dataset: str,
+                          dpi: int) -> None:
+    """Accuracy vs output tokens, heterogeneity and anti-concentration (Setlur et al. 2025)."""
+    summary = read_table(summary_path, GAP_SUMMARY)
+    if summary.empty:
+        raise MonkeysError(f"{dataset}: the verification-gap summary has no model; rerun the "
+                           f"`verification_gap` rule")
+    save_figure(verification_gap_figure(read_table(curves_path, GAP_CURVES),
+                                        read_table(problems_path, GAP_PROBLEMS), summary,
+                                        dataset), figure, dpi=dpi)
 
 
 def plot_family(coverage_paths: Sequence[str], family_path: str | Path, figure: str | Path, *,

@@ -19,11 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from monkeys.datasets.selection import select_problems
+from monkeys.datasets.selection import FROM_IMPORT, select_problems
 from monkeys.hashing import code_hash, module_closure, sha256_bytes
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplingParams, iter_groups
 from monkeys.sampling.parts import ShardParts, fingerprint
 from monkeys.sampling.progress import Progress
+from monkeys.sampling.release_map import imported_problem_ids
 from monkeys.sampling.seeds import derive_seed
 from monkeys.sampling.weights import (
     Weights,
@@ -60,8 +61,10 @@ def _weights_here(manifest: str | Path, weights_spec: Mapping[str, Any]) -> Weig
         return weights
 
 
-def make_sampler(model: str, model_spec: Mapping[str, Any], weights: Weights):
-    """The sampler backend named by the model's config."""
+def make_sampler(model: str, model_spec: Mapping[str, Any], weights: Weights,
+                 imported: Mapping[str, str | Path] | None = None):
+    """The sampler backend named by the model's config (an import reads `imported`: its
+    converted `samples` and its key `mapping`, see monkeys.stages.imports)."""
     backend = model_spec["backend"]
     if backend == "embedded":
         parallel = int(model_spec.get("parallel", 1))
@@ -88,9 +91,14 @@ def make_sampler(model: str, model_spec: Mapping[str, Any], weights: Weights):
 
         return OpenAISampler(name=model, config=model_spec["openai"])
     if backend == "import":
-        from monkeys.sampling.importer import ImportSampler
+        from monkeys.sampling.importer import ImportBackendError, ImportSampler
+        from monkeys.tables.imports import IMPORT_MAPPING
 
-        return ImportSampler(name=model, spec=model_spec["import"])
+        if not imported:
+            raise ImportBackendError(f"model {model!r}: an import samples from its converted file "
+                                     "(rules import_release and import_map)")
+        return ImportSampler(name=model, spec=model_spec["import"], samples_path=imported["samples"],
+                             mapping=read_table(imported["mapping"], IMPORT_MAPPING))
     raise ValueError(f"model {model!r}: unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
 
 
@@ -175,14 +183,21 @@ def sample_shard(
     start: int,
     stop: int,
     progress_interval_s: float = 10.0,
+    imported: Mapping[str, str | Path] | None = None,
+    import_mappings: Sequence[str | Path] = (),
 ) -> None:
     """Draw samples [start, stop) for every selected problem and write the shard.
 
-    Resumes from `<out>.part/` when an earlier run of the same job was killed.
+    Resumes from `<out>.part/` when an earlier run of the same job was killed. An import
+    model reads `imported` (see `make_sampler`); `problems: from_import` selects the problems
+    every import maps a key to (`import_mappings`, one per import model).
     """
     started = time.perf_counter()
-    problems = select_problems(read_table(problems_path, PROBLEMS),
-                               selection.get("problems"), selection.get("limit"))
+    problems = read_table(problems_path, PROBLEMS)
+    from_import = (imported_problem_ids(import_mappings, problems)
+                   if selection.get("problems") == FROM_IMPORT else None)
+    problems = select_problems(problems, selection.get("problems"), selection.get("limit"),
+                               from_import)
     dataset = str(problems["dataset"].iat[0])
     weights = _weights_here(manifest, model_spec.get("weights") or {})
     params = SamplingParams.from_config(dict(sampling))
@@ -200,7 +215,7 @@ def sample_shard(
                         resumed_samples=sum(len(done[i]) for i in done),
                         interval_s=progress_interval_s)
     if todo:
-        sampler = make_sampler(model, model_spec, weights)
+        sampler = make_sampler(model, model_spec, weights, imported)
         log.info("%s: %s backend %s, %d problems x %d samples to draw", label, sampler.info.backend,
                  sampler.info.details, len(todo), stop - start)
         try:
