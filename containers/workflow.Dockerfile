@@ -15,5 +15,5 @@ WORKDIR /opt/monkeys
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY config ./config
-RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -e .
+RUN python3 -m venv /opt/venv && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" /opt/venv/bin/pip install --no-cache-dir -e .
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import write_sampling_inputs
@@ -39,8 +40,12 @@ def test_shard_layout_does_not_change_samples(inputs):
     key = ["problem_id", "sample_index"]
     whole = whole.sort_values(key).reset_index(drop=True)
     parts = parts.sort_values(key).reset_index(drop=True)
-    for column in ["seed", "completion", "finish_reason", "prompt_tokens", "completion_tokens"]:
+    for column in ["seed", "completion", "finish_reason", "prompt_tokens", "completion_tokens",
+                   "logprob_sum", "logprob_mean"]:
         assert whole[column].tolist() == parts[column].tolist(), column
+    assert (whole["logprob_sum"] < 0).all()
+    assert whole["logprob_mean"].tolist() == pytest.approx(
+        (whole["logprob_sum"] / whole["completion_tokens"]).tolist())
     assert len(whole) == 8 and set(whole["sample_index"]) == {0, 1, 2, 3}
     assert (whole["prompt_tokens"] > 20).all() and (whole["completion_tokens"] > 0).all()
     assert (whole["wall_s"] > 0).all()
@@ -73,3 +78,38 @@ def test_weights_errors(tmp_path, inputs):
     fake.write_bytes(b"changed")
     with pytest.raises(WeightsError, match="manifest says"):
         load_manifest(manifest)
+
+
+def test_logprobs_equal_llama_cpps_own(inputs):
+    """logprob_sum is what llama-cpp-python's completion `logprobs` option reports (log-softmax
+    of the raw logits, temperature 1) summed over the completion's tokens, the token that
+    completes a stop sequence included; and the same seeds draw the same completions."""
+    from llama_cpp import Llama
+
+    weights = load_manifest(inputs / "weights.json")
+    sampler = LlamaCppSampler(weights.path, name="g", threads=1, context_length=256)
+    reference = Llama(model_path=str(weights.path), n_ctx=256, n_threads=1, n_threads_batch=1,
+                      seed=0, logits_all=True, verbose=False)
+    params = SamplingParams.from_config({**SAMPLING, "max_tokens": 12, "stop": ["\n"]})
+    prompt = "def add(a, b):\n    return"
+    requests = [SampleRequest("p", prompt, i, 7 + i) for i in range(3)]
+    results = sampler.sample(requests, params)
+    tokens = reference.tokenize(prompt.encode(), add_bos=True, special=False)
+    for request, result in zip(requests, results, strict=True):
+        reference.reset()                      # prepared as the sampler prepares a prompt
+        reference.eval(tokens[:-1])
+        out = reference.create_completion(
+            tokens, max_tokens=params.max_tokens, temperature=params.temperature,
+            top_p=params.top_p, top_k=params.top_k, min_p=params.min_p, typical_p=1.0,
+            repeat_penalty=1.0, stop=list(params.stop), seed=request.seed, logprobs=0)
+        choice = out["choices"][0]
+        assert result.completion == choice["text"]
+        assert result.completion_tokens == out["usage"]["completion_tokens"]
+        own = choice["logprobs"]["token_logprobs"]
+        assert len(own) == result.completion_tokens
+        assert result.logprob_sum == pytest.approx(float(np.sum(own)), abs=1e-3)
+    # A sample cut at the stop sequence: its last token (holding the "\n") is counted.
+    assert any(r.finish_reason == "stop" and r.completion_tokens < params.max_tokens
+               for r in results)
+    [too_long] = sampler.sample([SampleRequest("q", "x = 1\n" * 300, 0, 1)], params)
+    assert too_long.finish_reason == "prompt_too_long" and too_long.logprob_sum is None

@@ -10,6 +10,7 @@ from conftest import write_sampling_inputs
 
 from monkeys.sampling.base import SampleRequest, SamplingParams
 from monkeys.sampling.batched import LlamaBatchedSampler, blocks_of, sample_token
+from monkeys.sampling.logprobs import log_normalisers, token_logprob
 from monkeys.sampling.weights import load_manifest
 from monkeys.stages.sample import sample_shard
 from monkeys.tables.io import read_table
@@ -51,6 +52,20 @@ def test_sample_token_filters():
     big = np.random.default_rng(1).normal(size=50_000).astype(np.float32)
     one = [sample_token(big, params(top_p=0.9), np.random.default_rng(42)) for _ in range(3)]
     assert len(set(one)) == 1
+
+
+def test_token_logprob_is_the_raw_log_softmax():
+    """Against the definition written out in float64: log(e^x_t / sum_j e^x_j), at
+    temperature 1 and over the whole vocabulary, whatever the sampling settings."""
+    rng = np.random.default_rng(3)
+    rows = (rng.normal(size=(3, 1000)) * 8 + 40).astype(np.float32)   # large logits: no overflow
+    for row in rows:
+        exact = row.astype(np.float64) - np.log(np.sum(np.exp(row.astype(np.float64))))
+        for token in (0, int(np.argmax(row)), 999):
+            assert token_logprob(row, token) == pytest.approx(exact[token], abs=1e-5)
+        assert np.sum(np.exp([token_logprob(row, t) for t in range(1000)])) == pytest.approx(1.0)
+    assert log_normalisers(rows) == pytest.approx(
+        [np.log(np.sum(np.exp(r.astype(np.float64)))) for r in rows])
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +119,8 @@ def test_refill_reuses_slots_without_stale_cells(inputs):
         block = [SampleRequest("a", "def add(a, b):\n    return", i, 10 + i) for i in range(6)]
         results = sampler.sample(block, greedy)
         assert len({r.completion for r in results}) == 1 and results[0].completion_tokens > 0
+        assert [r.logprob_sum for r in results] == pytest.approx([results[0].logprob_sum] * 6,
+                                                                 abs=1e-3)
         assert sampler.info.details["block"] == 6
     finally:
         sampler.close()
@@ -120,3 +137,35 @@ def test_refill_samples_do_not_depend_on_shard_layout(inputs, monkeypatch):
     pd.testing.assert_frame_equal(whole.drop(columns="wall_s"),
                                   parts.reset_index(drop=True).drop(columns="wall_s"))
     assert (whole["completion_tokens"] > 0).all() and whole["completion"].nunique() > 2
+
+
+def test_logprobs_equal_llama_cpps_own(inputs):
+    """Greedy decoding (top_k 1) draws the same tokens here as llama-cpp-python's completion
+    with the same attention kernel (flash attention, which the batched context's default
+    picks on the CPU); the log-probabilities equal that completion's own `logprobs` (the raw
+    distribution): not those of temperature 0.5, nor renormalised over the one token top-k
+    keeps (which would give 0)."""
+    from llama_cpp import Llama
+
+    weights = load_manifest(inputs / "weights.json")
+    greedy = SamplingParams(temperature=0.5, top_p=1.0, top_k=1, max_tokens=10, stop=("\n",))
+    prompt = "def add(a, b):\n    return"
+    batched = LlamaBatchedSampler(weights.path, name="g", threads=1, context_length=512,
+                                  parallel=2)
+    try:
+        results = batched.sample([SampleRequest("a", prompt, i, 3 + i) for i in range(2)], greedy)
+    finally:
+        batched.close()
+    reference = Llama(model_path=str(weights.path), n_ctx=256, n_threads=1, seed=0,
+                      logits_all=True, flash_attn=True, verbose=False)
+    tokens = reference.tokenize(prompt.encode(), add_bos=True, special=False)
+    reference.eval(tokens[:-1])
+    out = reference.create_completion(tokens, max_tokens=10, temperature=0.5, top_p=1.0, top_k=1,
+                                      min_p=0.0, repeat_penalty=1.0, stop=["\n"], seed=3,
+                                      logprobs=0)
+    own = out["choices"][0]["logprobs"]["token_logprobs"]
+    assert len(own) > 2 and sum(own) < -0.1
+    for result in results:
+        assert result.completion == out["choices"][0]["text"]
+        assert result.completion_tokens == len(own)
+        assert result.logprob_sum == pytest.approx(sum(own), abs=0.01)

@@ -24,7 +24,15 @@ import pytest
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
 from monkeys.sampling.base import SampleRequest, SamplingParams
-from monkeys.sampling.openai_api import OpenAIBackendError, OpenAISampler, apply_stops, split_tokens
+from monkeys.sampling.logprobs import tokens_through_stop
+from monkeys.sampling.openai_api import (
+    OpenAIBackendError,
+    OpenAISampler,
+    apply_stops,
+    choice_logprobs,
+    scored_tokens,
+    split_tokens,
+)
 from monkeys.sampling.weights import resolve_weights, write_manifest
 from monkeys.stages.sample import sample_shard
 from monkeys.tables.datasets import PROBLEMS
@@ -177,7 +185,33 @@ def test_real_server_completions(server):
         assert result.prompt_tokens > 10 and 0 < result.completion_tokens <= 8
         assert result.finish_reason in ("stop", "length")
         assert "\ndef " not in result.completion
+        assert result.logprob_sum is not None and result.logprob_sum < 0
     assert any(r.completion.strip() for r in results)
+    # Asking for log-probabilities does not change what the server samples.
+    plain = _sampler(server, logprobs=False).sample(_requests(), PARAMS)
+    assert [r.completion for r in plain] == [r.completion for r in results]
+    assert [r.completion_tokens for r in plain] == [r.completion_tokens for r in results]
+    assert all(r.logprob_sum is None for r in plain)
+
+
+def test_logprobs_stop_at_a_stop_the_server_did_not_apply(proxy):
+    """Stops beyond `stop_limit` are cut here: completion_tokens and logprob_sum then cover the
+    tokens through the one that completes the stop sequence, the same as when the server
+    applies the stop itself (same seed, same tokens)."""
+    params = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=16, stop=("\n",))
+    request = [SampleRequest("p0", PROMPT, 0, 21)]
+    p = proxy()
+    [served] = _sampler(p.url).sample(request, params)
+    [cut] = _sampler(p.url, stop_limit=0).sample(request, params)
+    assert "stop" not in p.seen[1] and p.seen[0]["stop"] == ["\n"]
+    assert served.finish_reason == "stop" and 0 < served.completion_tokens < params.max_tokens
+    assert (cut.completion, cut.finish_reason) == (served.completion, "stop")
+    assert cut.completion_tokens == served.completion_tokens
+    assert cut.logprob_sum == pytest.approx(served.logprob_sum, abs=1e-6)
+    # The server itself went on past the stop: those tokens are not counted.
+    raw = _sampler(p.url, stop_limit=0)._post(p.seen[1])
+    assert raw["usage"]["completion_tokens"] > cut.completion_tokens
+    assert len(raw["choices"][0]["logprobs"]["token_logprobs"]) > cut.completion_tokens
 
 
 def test_retries_on_500_and_429_then_success(proxy):
@@ -277,3 +311,26 @@ def test_helpers():
     assert sum(split_tokens(7, ["x", "y", "z"])) == 7
     assert apply_stops("abc\ndef f", ["\ndef ", "\n#"]) == ("abc", True)
     assert apply_stops("abc", ["\n#"]) == ("abc", False)
+
+
+def test_logprob_helpers():
+    # The stop sequence "\ndef " is completed by the 4th piece, across three pieces.
+    pieces = [" x", " = 1\n", "de", "f g", "()", "\n"]
+    assert tokens_through_stop(pieces, ["\ndef "]) == 4
+    assert tokens_through_stop(pieces, ["\n#"]) is None
+    assert tokens_through_stop(pieces, ["()", "\n"]) == 2          # the earliest stop wins
+    assert tokens_through_stop(["a", "b"], []) is None
+    completions = {"text": " x", "logprobs": {"tokens": pieces, "token_logprobs": [
+        -0.5, -1.0, -0.25, -2.0, -3.0, -4.0], "top_logprobs": None, "text_offset": []}}
+    assert choice_logprobs(completions) == ([-0.5, -1.0, -0.25, -2.0, -3.0, -4.0], pieces)
+    assert scored_tokens(completions, ["\ndef "], cut=False) == (6, -10.75)
+    assert scored_tokens(completions, ["\ndef "], cut=True) == (4, -3.75)
+    assert scored_tokens(completions, ["\n#"], cut=True) is None   # no stop in the pieces
+    chat = {"message": {"content": "hi"}, "logprobs": {"content": [
+        {"token": "h", "logprob": -0.1, "top_logprobs": []},
+        {"token": "i", "logprob": -0.2, "top_logprobs": []}]}}
+    assert scored_tokens(chat, [], cut=False) == (2, pytest.approx(-0.3))
+    assert choice_logprobs({"text": "x", "logprobs": None}) is None
+    assert choice_logprobs({"text": "x"}) is None
+    partial = {"logprobs": {"tokens": ["a", "b"], "token_logprobs": [None, -1.0]}}
+    assert choice_logprobs(partial) is None

@@ -16,7 +16,7 @@ from conftest import snakemake
 
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
-from monkeys.sampling.vllm_engine import VLLMBackendError, engine_kwargs
+from monkeys.sampling.vllm_engine import VLLMBackendError, engine_kwargs, raw_logprobs
 from monkeys.sampling.weights import Weights, resolve_weights, write_manifest
 from monkeys.stages.sample import make_sampler, sample_requests, sample_shard
 from monkeys.tables.datasets import PROBLEMS
@@ -28,7 +28,7 @@ SAMPLING = {"temperature": 0.6, "top_p": 0.9, "top_k": 20, "min_p": 0.05, "max_t
 
 FAKE = textwrap.dedent('''
     """Stand-in for vllm: records what it is given, answers deterministically."""
-    __version__ = "0.0-test"
+    __version__ = "0.11.0"
     calls = []
     engines = []
 
@@ -40,15 +40,27 @@ FAKE = textwrap.dedent('''
         def encode(self, text):
             return text.split()
 
+    class Logprob:
+        def __init__(self, logprob):
+            self.logprob = logprob
+
     class _Completion:
-        def __init__(self, text, tokens, reason):
+        def __init__(self, text, tokens, reason, logprobs):
             self.text, self.token_ids, self.finish_reason = text, tokens, reason
+            self.logprobs = logprobs
+            self.cumulative_logprob = None if logprobs is None else -999.0   # not to be used
 
     class _Output:
         def __init__(self, prompt, params):
             self.prompt_token_ids = prompt.split()
             text = f"seed={params.seed}"
-            self.outputs = [_Completion(text, [1] * (params.seed % 7 + 1), "stop")]
+            tokens = [5 + i for i in range(params.seed % 7 + 1)]
+            # The sampled token's log-probability (-0.25 * position), with an unsampled one.
+            logprobs = None
+            if getattr(params, "logprobs", None) is not None:
+                logprobs = [{t: Logprob(-0.25 * (i + 1)), 0: Logprob(-0.01)}
+                            for i, t in enumerate(tokens)]
+            self.outputs = [_Completion(text, tokens, "stop", logprobs)]
 
     class LLM:
         def __init__(self, **kwargs):
@@ -128,6 +140,40 @@ def test_one_request_per_sample_with_its_seed(fake_vllm, inputs):
     assert frame["seed"].tolist() == [r.seed for r in expected]
     assert (frame["completion_tokens"] == [r.seed % 7 + 1 for r in expected]).all()
     assert (frame["prompt_tokens"] > 10).all()
+    # The sampled tokens' log-probabilities, summed over the completion's tokens.
+    assert all(p.logprobs == 0 for p in params)
+    counts = frame["completion_tokens"].to_numpy()
+    assert frame["logprob_sum"].tolist() == pytest.approx((-0.25 * counts * (counts + 1) / 2).tolist())
+    assert frame["logprob_mean"].tolist() == pytest.approx((-0.125 * (counts + 1)).tolist())
+
+
+@pytest.mark.parametrize("version, use_v1", [("0.6.3", None), ("0.10.1.1", "0")])
+def test_v0_engine_records_no_logprobs(fake_vllm, monkeypatch, version, use_v1):
+    """vLLM's V0 engine returns log-probabilities after temperature and truncation: none are
+    asked for and logprob_sum stays empty."""
+    from monkeys.sampling.base import SampleRequest, SamplingParams
+
+    monkeypatch.setattr(fake_vllm, "__version__", version)
+    if use_v1 is not None:
+        monkeypatch.setenv("VLLM_USE_V1", use_v1)
+    sampler = make_sampler("m", {"backend": "vllm", "vllm": {}}, Weights("org/model", "", "hf:org/model"))
+    [result] = sampler.sample([SampleRequest("a", "hi", 0, 3)], SamplingParams.from_config(SAMPLING))
+    assert result.logprob_sum is None and result.completion_tokens == 4
+    [(_, [params])] = fake_vllm.calls
+    assert not hasattr(params, "logprobs")
+
+
+def test_raw_logprobs_detection():
+    assert raw_logprobs("0.11.0", None, {})
+    assert raw_logprobs("0.8.5.post1+cu124", None, {})
+    assert not raw_logprobs("0.7.3", None, {})
+    assert not raw_logprobs("0.10.0", None, {"VLLM_USE_V1": "0"})
+    assert raw_logprobs("0.10.0", "vllm.v1.engine.llm_engine", {})
+    assert not raw_logprobs("0.9.2", "vllm.engine.llm_engine", {})    # fell back to V0
+    assert not raw_logprobs("unknown", None, {})
+    with pytest.raises(VLLMBackendError, match="logprobs_mode 'processed_logprobs'"):
+        engine_kwargs("/m", {"engine_args": {"logprobs_mode": "processed_logprobs"}})
+    assert engine_kwargs("/m", {"engine_args": {"logprobs_mode": "raw_logprobs"}})["logprobs_mode"]
 
 
 def test_prompt_longer_than_the_model_is_recorded(fake_vllm):

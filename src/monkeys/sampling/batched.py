@@ -12,7 +12,10 @@ which is where the speed-up over one-sequence-at-a-time decoding comes from.
 Tokens are drawn here, not by llama.cpp's sampler chain, from the logits
 llama.cpp returns, with one `numpy.random.Generator(PCG64(seed))` per sample
 (its request's seed) and llama.cpp's order of filters: top-k, top-p (on the
-temperature-1 distribution), min-p, then temperature (`sample_token`).
+temperature-1 distribution), min-p, then temperature (`sample_token`). Each
+drawn token's log-probability under the raw distribution of its row (see
+`monkeys.sampling.logprobs`) is added to its sample's `logprob_sum`; the draw
+does not use it, so recording it changes no sample.
 
 With `block` larger than `parallel` (a multiple of it), a block of `block`
 sample indices is drawn through `parallel` slots with refill: when a sample
@@ -44,6 +47,7 @@ import numpy as np
 
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplingParams
 from monkeys.sampling.embedded import EmbeddedModelError, llama_info, model_file
+from monkeys.sampling.logprobs import log_normalisers
 
 PROMPT_CHUNK = 512   # prompt tokens per decode call (also the context's batch size)
 _WINDOWS = (4.0, 8.0, 16.0, 32.0, 64.0)   # logit distances below the max tried for top-p
@@ -114,6 +118,7 @@ class _Sequence:
         self.rng = np.random.Generator(np.random.PCG64(request.seed))
         self.max_tokens = max_tokens
         self.tokens: list[int] = []
+        self.logprob = 0.0     # of the tokens in `tokens`
         self.data = b""
         self.text = ""
         self.finish: str | None = None
@@ -240,6 +245,7 @@ class LlamaBatchedSampler:
         self._decode([(tokens[-1], last, s.slot, True) for s in active])
         while active:
             logits = self._logits(len(active))
+            normalisers = log_normalisers(logits)
             following = []
             for row, seq in enumerate(active):
                 token = sample_token(logits[row], params, seq.rng)
@@ -247,6 +253,7 @@ class LlamaBatchedSampler:
                     seq.finish = "stop"
                     continue
                 seq.tokens.append(token)
+                seq.logprob += float(logits[row, token]) - float(normalisers[row])
                 before = len(seq.text)
                 seq.data += self._piece(token)
                 seq.text = seq.data.decode("utf-8", errors="ignore")
@@ -306,5 +313,6 @@ class LlamaBatchedSampler:
                         prompt_tokens=len(tokens),
                         completion_tokens=len(seq.tokens),
                         wall_s=share,
+                        logprob_sum=seq.logprob,
                     )
         return [results[i] for i in range(len(requests))]

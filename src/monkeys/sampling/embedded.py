@@ -7,6 +7,11 @@ on what ran before it in the same process, every problem's prompt is prepared
 the same way: the cache is reset, all prompt tokens but the last are
 evaluated, and each sample then evaluates the last prompt token alone and
 draws with its own seed.
+
+Log-probabilities (`logprob_sum`, defined in `monkeys.sampling.logprobs`): each
+token llama.cpp yields is scored against the logits of the step that drew it,
+read from the context before the next token is evaluated; reading them does not
+change what is drawn.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from monkeys.errors import MonkeysError
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, SamplingParams
+from monkeys.sampling.logprobs import DEFINITION, token_logprob
 
 
 class EmbeddedModelError(MonkeysError, RuntimeError):
@@ -46,6 +54,7 @@ def llama_info(name: str, path: Path, threads: int, context_length: int, engine:
             "model_path": str(path),
             "threads": threads,
             "context_length": context_length,
+            "logprobs": DEFINITION,
             **details,
         },
     )
@@ -78,7 +87,22 @@ class LlamaCppSampler:
         self.load_s = time.perf_counter() - started
         self._context_length = context_length
         self._prepared: tuple[int, ...] | None = None
+        self._n_vocab = self._llm.n_vocab()
+        self._logprobs: list[float] = []
+        self._generate = self._llm.generate
+        self._llm.generate = self._scored_generate   # create_completion draws through it
         self.info = llama_info(name, path, threads, context_length, "llama-cpp-python")
+
+    def _scored_generate(self, *args: Any, **kwargs: Any):
+        """llama-cpp-python's `generate`, recording each yielded token's log-probability
+        under the logits it was drawn from (the last row of the latest decode)."""
+        import llama_cpp
+
+        for token in self._generate(*args, **kwargs):
+            pointer = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
+            logits = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+            self._logprobs.append(token_logprob(logits, token))
+            yield token
 
     def _prepare(self, tokens: list[int]) -> None:
         """Reset the cache and evaluate all prompt tokens but the last."""
@@ -95,6 +119,7 @@ class LlamaCppSampler:
                                 time.perf_counter() - started)
         if self._prepared != tuple(tokens):
             self._prepare(tokens)
+        self._logprobs = []
         out: dict[str, Any] = self._llm.create_completion(
             tokens,
             max_tokens=min(params.max_tokens, budget),
@@ -109,12 +134,19 @@ class LlamaCppSampler:
         )  # type: ignore[assignment]
         choice = out["choices"][0]
         usage = out["usage"]
+        count = int(usage["completion_tokens"])
+        # The yielded tokens are the completion's tokens, then an end-of-text token when
+        # one ended it (not counted in completion_tokens).
+        if len(self._logprobs) not in (count, count + 1):
+            raise EmbeddedModelError(f"llama.cpp yielded {len(self._logprobs)} tokens for a "
+                                     f"completion of {count}")
         return SampleResult(
             completion=choice["text"],
             finish_reason=choice["finish_reason"] or "stop",
             prompt_tokens=int(usage["prompt_tokens"]),
-            completion_tokens=int(usage["completion_tokens"]),
+            completion_tokens=count,
             wall_s=time.perf_counter() - started,
+            logprob_sum=float(sum(self._logprobs[:count])),
         )
 
     def sample(self, requests: Sequence[SampleRequest], params: SamplingParams) -> list[SampleResult]:

@@ -16,7 +16,18 @@ is up to the server. With `n_per_request: k > 1` one request asks for k samples
 (recorded as the seed of all k samples); servers that ignore `n` (llama.cpp's
 returns one choice) are detected and fail with a clear message. With n > 1
 the server reports completion tokens per request only, so they are split over
-the choices in proportion to their lengths (an estimate).
+the choices in proportion to their lengths (an estimate), unless the server
+returns log-probabilities, which count each choice's tokens.
+
+Log-probabilities (`logprobs: true`, the default): the request asks for the
+sampled tokens' log-probabilities (`logprobs: 0` on /completions, `logprobs:
+true, top_logprobs: 0` on /chat/completions) and `logprob_sum` is their sum
+(`monkeys.sampling.logprobs` says which value servers report). A sample's
+`completion_tokens` is then the number of tokens summed. When the text holds a
+stop sequence the server did not apply (more stops than `stop_limit`), the text
+is cut here and both stop at the token that completes the stop sequence, as if
+the server had stopped there. A server that returns no log-probabilities leaves
+`logprob_sum` empty; set `logprobs: false` for one that rejects the field.
 
 The API key is read from the environment variable named by `api_key_env` when
 the sampler starts; it is sent only in the Authorization header and is never
@@ -27,6 +38,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import threading
@@ -41,6 +53,7 @@ from typing import Any
 
 from monkeys.errors import MonkeysError
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, SamplingParams
+from monkeys.sampling.logprobs import tokens_through_stop
 
 log = logging.getLogger("monkeys")
 
@@ -66,6 +79,7 @@ class OpenAIConfig:
     timeout_s: float = 600.0
     n_per_request: int = 1
     stop_limit: int | None = None
+    logprobs: bool = True
     extra_body: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -97,6 +111,42 @@ def apply_stops(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     """Cut `text` at the first occurrence of any stop sequence; (text, whether cut)."""
     hits = [i for i in (text.find(s) for s in stops) if i >= 0]
     return (text[:min(hits)], True) if hits else (text, False)
+
+
+def choice_logprobs(choice: Mapping[str, Any]) -> tuple[list[float], list[str]] | None:
+    """(log-probabilities, text pieces) of a choice's tokens, from the completions format
+    (`token_logprobs`, `tokens`) or the chat format (`content`); None when absent or partial."""
+    data = choice.get("logprobs")
+    if not isinstance(data, Mapping):
+        return None
+    if isinstance(data.get("content"), list):
+        entries = data["content"]
+        values = [e.get("logprob") if isinstance(e, Mapping) else None for e in entries]
+        pieces = [e.get("token") if isinstance(e, Mapping) else None for e in entries]
+    else:
+        values, pieces = data.get("token_logprobs"), data.get("tokens")
+    if not isinstance(values, list) or not isinstance(pieces, list) or len(values) != len(pieces):
+        return None
+    if any(not isinstance(v, int | float) or isinstance(v, bool) for v in values):
+        return None
+    return [float(v) for v in values], [p if isinstance(p, str) else "" for p in pieces]
+
+
+def scored_tokens(choice: Mapping[str, Any], stops: Sequence[str], cut: bool
+                  ) -> tuple[int, float] | None:
+    """(completion tokens, their log-probability sum) of a choice with log-probabilities; with
+    `cut` (the text held a stop sequence the server did not apply), only the tokens through the
+    one that completes it. None when the choice has no usable log-probabilities."""
+    parsed = choice_logprobs(choice)
+    if parsed is None:
+        return None
+    values, pieces = parsed
+    if cut:
+        kept = tokens_through_stop(pieces, stops)
+        if kept is None:
+            return None
+        values = values[:kept]
+    return len(values), math.fsum(values)
 
 
 def blocks(requests: Sequence[SampleRequest], size: int) -> list[list[SampleRequest]]:
@@ -136,6 +186,7 @@ class OpenAISampler:
                 "max_concurrency": cfg.max_concurrency,
                 "n_per_request": cfg.n_per_request,
                 "api_key_env": cfg.api_key_env,   # the variable's name, never its value
+                "logprobs": "the server's sampled-token logprobs" if cfg.logprobs else None,
             },
         )
 
@@ -217,6 +268,10 @@ class OpenAISampler:
             body["top_k"] = params.top_k
         if params.min_p > 0:
             body["min_p"] = params.min_p
+        if cfg.logprobs and cfg.endpoint == "completions":
+            body["logprobs"] = 0                  # the sampled token's only
+        elif cfg.logprobs:
+            body.update(logprobs=True, top_logprobs=0)
         body.update(cfg.extra_body)
         return body
 
@@ -238,10 +293,12 @@ class OpenAISampler:
                 text = (choice.get("message") or {}).get("content") or ""
             text, was_cut = apply_stops(text, params.stop)
             texts.append(text)
-            cut.append(was_cut or choice.get("finish_reason") == "stop")
+            cut.append(was_cut)
         prompt_tokens = int(usage.get("prompt_tokens", 0))
         completion = int(usage.get("completion_tokens", 0))
         tokens = [completion] if n == 1 else split_tokens(completion, texts)
+        scored = [scored_tokens(choice, params.stop, was_cut) if self.config.logprobs else None
+                  for choice, was_cut in zip(choices, cut, strict=True)]
         share = (time.perf_counter() - started) / n
         seed = None if n == 1 else block[0].seed
         return [
@@ -249,11 +306,13 @@ class OpenAISampler:
                 completion=text,
                 finish_reason="stop" if was_cut else (choice.get("finish_reason") or "stop"),
                 prompt_tokens=prompt_tokens,
-                completion_tokens=count,
+                completion_tokens=count if score is None else score[0],
                 wall_s=share,
                 seed=seed,
+                logprob_sum=None if score is None else score[1],
             )
-            for text, was_cut, choice, count in zip(texts, cut, choices, tokens, strict=True)
+            for text, was_cut, choice, count, score in zip(texts, cut, choices, tokens, scored,
+                                                           strict=True)
         ]
 
     # -- the sampler interface ------------------------------------------------

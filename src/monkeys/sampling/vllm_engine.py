@@ -18,17 +18,31 @@ vLLM's results can depend on the batch a request shares (kernels pick tile
 sizes by batch size); `batch_invariant: true` sets VLLM_BATCH_INVARIANT=1
 (vLLM's batch-invariant kernels, on recent GPUs) for results that depend only
 on the request.
+
+Log-probabilities: each request asks for the sampled token's log-probability
+(`SamplingParams(logprobs=0)`); `logprob_sum` sums them over the output's
+`token_ids` (all of them are counted in `completion_tokens`; see
+`monkeys.sampling.logprobs`). vLLM's V1 engine computes them from the raw
+logits (`logprobs_mode: raw_logprobs`, its default); another `logprobs_mode` in
+`engine_args` is refused. The V0 engine (vLLM < 0.8, VLLM_USE_V1=0, or a fallback) returns
+them after temperature and top-k/top-p, which cannot be converted back: there
+no log-probabilities are requested and `logprob_sum` is None.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from monkeys.errors import MonkeysError
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, SamplingParams
+from monkeys.sampling.logprobs import DEFINITION
+
+log = logging.getLogger("monkeys")
 
 ENGINE_KEYS = ("tensor_parallel_size", "dtype", "max_model_len", "gpu_memory_utilization",
                "enable_prefix_caching", "max_num_seqs", "quantization", "trust_remote_code",
@@ -60,7 +74,39 @@ def engine_kwargs(model_path: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"model": model_path, "seed": 0}
     kwargs.update({k: spec[k] for k in ENGINE_KEYS if spec.get(k) is not None})
     kwargs.update(spec.get("engine_args") or {})
+    mode = kwargs.get("logprobs_mode", "raw_logprobs")
+    if mode != "raw_logprobs":
+        raise VLLMBackendError(
+            f"vllm engine_args logprobs_mode {mode!r}: samples record raw log-probabilities "
+            "(temperature 1, no truncation) so that scores compare across backends; remove "
+            "logprobs_mode or set it to raw_logprobs")
     return kwargs
+
+
+def raw_logprobs(version: str, engine_module: str | None, environ: Mapping[str, str]) -> bool:
+    """Whether this vLLM returns raw log-probabilities: its V1 engine does (vLLM 0.8 and later,
+    unless VLLM_USE_V1=0 or vLLM fell back to V0); V0 returns them after temperature and
+    truncation. `engine_module`: the module of the LLM's engine class, when known."""
+    numbers = [int(n) for n in re.findall(r"\d+", version.split("+")[0])[:2]]
+    if len(numbers) < 2 or tuple(numbers) < (0, 8):
+        return False
+    if engine_module is not None:
+        return engine_module.startswith("vllm.v1.")
+    return environ.get("VLLM_USE_V1", "1") != "0"
+
+
+def logprob_sum(completion: Any) -> float | None:
+    """Sum of the sampled tokens' log-probabilities over a vLLM CompletionOutput's token_ids."""
+    entries = getattr(completion, "logprobs", None)
+    tokens = list(completion.token_ids)
+    if entries is None or len(entries) != len(tokens):
+        return None
+    total = 0.0
+    for token, entry in zip(tokens, entries, strict=True):
+        if entry is None or token not in entry:
+            return None
+        total += float(entry[token].logprob)
+    return total
 
 
 class VLLMSampler:
@@ -80,6 +126,13 @@ class VLLMSampler:
             raise VLLMBackendError(f"vLLM could not load {model_path}: {exc}") from exc
         self.load_s = time.perf_counter() - started
         self._max_len = spec.get("max_model_len")
+        version = getattr(vllm, "__version__", "unknown")
+        engine = getattr(self._llm, "llm_engine", None)
+        self._logprobs = raw_logprobs(version, None if engine is None else type(engine).__module__,
+                                      os.environ)
+        if not self._logprobs:
+            log.warning("vLLM %s runs its V0 engine, whose log-probabilities are taken after "
+                        "temperature and truncation: logprob_sum is not recorded", version)
         try:
             self._tokenizer = self._llm.get_tokenizer()
         except Exception:  # pragma: no cover - only for engines without a tokenizer
@@ -89,9 +142,10 @@ class VLLMSampler:
             model=name,
             details={
                 "engine": "vllm",
-                "engine_version": getattr(vllm, "__version__", "unknown"),
+                "engine_version": version,
                 "engine_args": {k: v for k, v in kwargs.items() if k != "seed"},
                 "batch_invariant": bool(spec.get("batch_invariant")),
+                "logprobs": DEFINITION if self._logprobs else None,
             },
         )
 
@@ -103,6 +157,8 @@ class VLLMSampler:
             "max_tokens": params.max_tokens,
             "seed": seed,
         }
+        if self._logprobs:
+            kwargs["logprobs"] = 0      # the sampled token's log-probability only
         if params.stop:
             kwargs["stop"] = list(params.stop)
         if params.top_k > 0:
@@ -141,6 +197,7 @@ class VLLMSampler:
                     prompt_tokens=len(output.prompt_token_ids or []),
                     completion_tokens=len(completion.token_ids),
                     wall_s=share,
+                    logprob_sum=logprob_sum(completion) if self._logprobs else None,
                 )
         return results  # type: ignore[return-value]
 
