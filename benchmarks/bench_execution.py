@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_execution.py            # 164 problems x 8 samples, ~2-3 min
     .venv/bin/python benchmarks/bench_execution.py --tiny     # a few samples (tests/test_sandbox_bench.py)
+    .venv/bin/python benchmarks/bench_execution.py --paper-mix  # flat vs calibrated limits, ~1-2 min
 
 The sample set is built deterministically (--seed) from HumanEval's canonical solutions: correct
 ones (half verbatim, so deduplication has something to find, half with a distinct comment),
@@ -187,6 +188,105 @@ def make_samples(problems: list[dict], per_problem: int, seed: int,
                 completion = _prepend(canonical, rng.choice(TIMEOUTS))
             samples.append({"problem_id": problem["task_id"], "kind": kind, "completion": completion})
     return samples
+
+
+# --- paper-shaped mix: flat vs calibrated time limits (README, "Time limits") ----------------------
+
+PAPER_MIX = {"correct": 0.42, "wrong": 0.36, "error": 0.215, "timeout": 0.005}
+PAPER_SCALE = (164, 10_000)  # problems x samples per problem, as in the papers
+
+
+def paper_mix(num_problems: int, per_problem: int, timeout: float, workers: int, seed: int,
+              tight_floor: float) -> dict[str, Any]:
+    """samples/s of the unit-test grader with the flat limit and with calibrated limits (the
+    defaults, and a tighter floor), on one sample set, in one run; verdict agreement."""
+    import pandas as pd
+
+    from monkeys.datasets.registry import DATASETS, normalise
+    from monkeys.datasets.sources import read_source
+    from monkeys.execution.sandbox import Limits
+    from monkeys.execution.time_limits import TimeLimitSettings, calibrate
+    from monkeys.grading.unit_tests import grade_unit_tests
+
+    problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
+    problems = problems.head(num_problems).reset_index(drop=True)
+    raw = [{"task_id": r["problem_id"], "canonical_solution": r["canonical_solution"],
+            "prompt": r["prompt"]} for r in problems.to_dict("records")]
+    made = make_samples(raw, per_problem, seed, PAPER_MIX)
+    samples = pd.DataFrame({"model": "bench", "dataset": "humaneval",
+                            "problem_id": [m["problem_id"] for m in made],
+                            "sample_index": range(len(made)),
+                            "completion": [m["completion"] for m in made]})
+    start = time.perf_counter()
+    table = calibrate(problems, Limits(), workers, repeats=3)
+    calibration_s = time.perf_counter() - start
+    runs: dict[str, dict[str, Any]] = {}
+    variants = {"flat": TimeLimitSettings(mode="flat", near_limit=0.0),
+                "calibrated (defaults)": TimeLimitSettings(),
+                f"calibrated (floor {tight_floor:g} s)": TimeLimitSettings(floor_s=tight_floor)}
+    for name, settings in variants.items():
+        start = time.perf_counter()
+        verdicts = grade_unit_tests(problems, samples, Limits(timeout_s=timeout), workers,
+                                    dedupe=False, time_limits=table, time_limit=settings)
+        wall = time.perf_counter() - start
+        by_status = verdicts.groupby("status")["runtime_s"].agg(["count", "sum"])
+        runs[name] = {"wall_s": wall, "verdicts": verdicts,
+                      "worker_s_by_status": {k: (int(c), float(t)) for k, (c, t)
+                                             in by_status.iterrows()},
+                      "limit_median_s": float(verdicts["time_limit_s"].median()),
+                      "reruns": int((verdicts["runs"] > 1).sum()),
+                      "flaky": int(verdicts["flaky"].sum())}
+    flat = runs["flat"]["verdicts"]
+    for run in runs.values():
+        v = run["verdicts"]
+        keep = flat["status"] != "timeout"
+        same = ((v["status"] == flat["status"])
+                & (v["failed_tests"].map(_as_tuple) == flat["failed_tests"].map(_as_tuple)))
+        run["agree_non_timeout"] = (int(same[keep].sum()), int(keep.sum()))
+        run["timeouts"] = int((v["status"] == "timeout").sum())
+        run["changed"] = [(pid, a, b) for pid, a, b in zip(v["problem_id"], v["status"],
+                                                            flat["status"], strict=True) if a != b]
+        del run["verdicts"]
+    return {"samples": len(samples), "problems": len(problems), "timeout_s": timeout,
+            "workers": workers, "mix": {k: sum(m["kind"] == k for m in made) for k in PAPER_MIX},
+            "calibration_s": calibration_s, "runs": runs}
+
+
+def _as_tuple(value: Any) -> tuple | None:
+    return None if value is None else tuple(int(i) for i in value)
+
+
+def paper_report(result: dict[str, Any]) -> str:
+    n, workers = result["samples"], result["workers"]
+    flat_wall = result["runs"]["flat"]["wall_s"]
+    total = PAPER_SCALE[0] * PAPER_SCALE[1]
+    rows = [f"paper-shaped mix: {n} samples ({result['problems']} HumanEval problems; "
+            f"{result['mix']}), ceiling {result['timeout_s']:g} s, {workers} workers; "
+            f"calibration (3 runs of each reference): {result['calibration_s']:.1f} s once",
+            "",
+            "| limits | median limit s | samples/s | speed-up | timeouts | timeout worker-s "
+            "| other worker-s | non-timeout verdicts agreeing with flat | reruns (flaky) "
+            f"| projected {PAPER_SCALE[0]}x{PAPER_SCALE[1]:,}: 2 cores | 64 cores |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, run in result["runs"].items():
+        rate = n / run["wall_s"]
+        per_sample = run["wall_s"] * workers / n  # worker-seconds per sample
+        by = run["worker_s_by_status"]
+        t_out = by.get("timeout", (0, 0.0))[1]
+        other = sum(t for k, (_, t) in by.items() if k != "timeout")
+        agree, of = run["agree_non_timeout"]
+        rows.append(f"| {name} | {run['limit_median_s']:.2f} | {rate:.1f} | "
+                    f"{flat_wall / run['wall_s']:.2f}x | {run['timeouts']} | {t_out:.1f} | "
+                    f"{other:.1f} | {agree}/{of} | {run['reruns']} ({run['flaky']}) | "
+                    f"{total * per_sample / 2 / 3600:.1f} h | "
+                    f"{total * per_sample / 64 / 3600:.2f} h |")
+    for name, run in result["runs"].items():
+        if run["changed"]:
+            rows.append(f"{name}: verdicts that differ from flat (problem, status, flat status): "
+                        f"{run['changed'][:5]}")
+    rows.append("projection: worker-seconds per sample measured here x 1.64M samples / cores "
+                "(no deduplication; assumes the measured per-sample cost scales with cores)")
+    return "\n".join(rows)
 
 
 # --- per-candidate overhead -----------------------------------------------------------------------
@@ -405,11 +505,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--overhead-n", type=int, default=500)
     parser.add_argument("--tiny", action="store_true", help="a few samples, for a correctness test")
+    parser.add_argument("--paper-mix", action="store_true",
+                        help="flat vs calibrated time limits on a mix with 0.5%% infinite loops "
+                             "(--timeout defaults to 5 s, the pipeline's)")
+    parser.add_argument("--tight-floor", type=float, default=0.25,
+                        help="floor_s of the third, tighter calibrated variant (--paper-mix)")
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--human-eval-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.human_eval_worker:
         human_eval_worker(args.human_eval_worker)
+        return 0
+    if args.paper_mix:
+        timeout = args.timeout if "--timeout" in (argv or sys.argv) else 5.0
+        result = paper_mix(args.problems, args.per_problem, timeout, args.workers, args.seed,
+                           args.tight_floor)
+        print(paper_report(result))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1, default=str))
         return 0
     mix = None
     if args.tiny:

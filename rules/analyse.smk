@@ -31,7 +31,7 @@ rule coverage:
     output:
         "results/coverage/{model}/{dataset}.parquet",
     params:
-        analysis=config["analysis"],
+        analysis=analysis_keys("bootstrap_resamples", "confidence"),
         seed=config["seed"],
         code=CODE["coverage"],
     log:
@@ -47,7 +47,7 @@ rule fit:
     output:
         "results/fits/{model}/{dataset}.parquet",
     params:
-        analysis=config["analysis"],
+        analysis=analysis_keys("fit_k_min", "extrapolate_to", "fit_resamples", "confidence"),
         seed=config["seed"],
         code=CODE["fit"],
     log:
@@ -63,7 +63,7 @@ rule verifiers:
         curves="results/verifiers/{model}/{dataset}.parquet",
         utility="results/utility/{model}/{dataset}.parquet",
     params:
-        analysis=config["analysis"],
+        analysis=analysis_keys("false_positive_costs", "bootstrap_resamples", "confidence"),
         seed=config["seed"],
         code=CODE["verifiers"],
     log:
@@ -109,7 +109,7 @@ rule selection:
     output:
         "results/selection/{model}/{dataset}.parquet",
     params:
-        analysis=config["analysis"],
+        analysis=analysis_keys("vote_draws", "score"),
         seed=config["seed"],
         code=CODE["selection"],
     log:
@@ -164,7 +164,7 @@ rule style:
         summary="results/style/{model}/{dataset}.parquet",
         rules="results/style_rules/{model}/{dataset}.parquet",
     params:
-        analysis=config["analysis"],
+        analysis=analysis_keys("lint_select", "bootstrap_resamples", "confidence"),
         seed=config["seed"],
         ruff=ruff_version(),
         code=CODE["style"],

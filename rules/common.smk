@@ -57,6 +57,8 @@ CODE = {
     "import_map": code("imports", "import_map"),
     "import_agreement": code("import_agreement", "import_agreement"),
     "execute": code("execute", "execute_shard"),
+    "calibrate_limits": code("time_limits", "calibrate_limits"),
+    "reference_check": code("reference_check", "reference_check"),
     "aggregate": code("aggregate", "aggregate"),
     "coverage": code("coverage", "coverage"),
     "fit": code("fit", "fit"),
@@ -127,6 +129,47 @@ def math_grading(wildcards):
     if REGISTRY[entry.get("registry", wildcards.dataset)].grader != "math":
         return ""
     return entry.get("grading", "paper")
+
+
+def execute_threads(wildcards):
+    """execute_shard's threads: `execution.workers` fork servers, but 1 for a math dataset,
+    whose answers are graded in the job's own process (monkeys.grading.math.grade_math)."""
+    from monkeys.datasets.registry import DATASETS as REGISTRY
+
+    entry = config["datasets"][wildcards.dataset]
+    if REGISTRY[entry.get("registry", wildcards.dataset)].grader == "math":
+        return 1
+    return config["execution"]["workers"]
+
+
+def time_limits_input(wildcards):
+    """The reference timings a unit-test dataset's shards are limited by (rule
+    calibrate_limits), with `execution.time_limit.mode: calibrated` (else no input)."""
+    from monkeys.datasets.registry import DATASETS as REGISTRY
+
+    entry = config["datasets"][wildcards.dataset]
+    if (config["execution"].get("time_limit", {}).get("mode", "calibrated") != "calibrated"
+            or REGISTRY[entry.get("registry", wildcards.dataset)].grader != "unit_tests"):
+        return []
+    return f"results/datasets/{wildcards.dataset}/time_limits.parquet"
+
+
+def execute_problems(wildcards):
+    """The problems table a shard is graded against: without the tests that reject a correct
+    reference (rule reference_check) for a stdio dataset with `drop_false_negative_tests`."""
+    from monkeys.datasets.registry import DATASETS as REGISTRY
+
+    entry = config["datasets"][wildcards.dataset]
+    stdio = REGISTRY[entry.get("registry", wildcards.dataset)].grader == "stdio"
+    name = "problems_checked" if stdio and entry.get("drop_false_negative_tests") else "problems"
+    return f"results/datasets/{wildcards.dataset}/{name}.parquet"
+
+
+# Each analysis rule's params hold only the `analysis` keys its stage reads, so changing one
+# key reruns only the rules that read it (tests/test_reruns.py).
+def analysis_keys(*keys):
+    """The named keys of the `analysis` section."""
+    return {k: config["analysis"][k] for k in keys}
 
 
 def shard_range(wildcards):

@@ -39,3 +39,36 @@ rule fetch_model:
         "logs/fetch_model/{model}.log",
     script:
         "../workflow_scripts/fetch_model.py"
+
+
+# CodeContests false negatives (Large Language Monkeys): each problem's Python 3 reference
+# solutions, from the dataset's source, run against all its tests; tests that reject one are
+# listed (reference_check.parquet) and left out of problems_checked.parquet, which
+# execute_shard grades against with the dataset's `drop_false_negative_tests: true`.
+rule reference_check:
+    input:
+        problems="results/datasets/{dataset}/problems.parquet",
+        source=lambda wc: source_inputs(config["datasets"][wc.dataset].get("source")),
+    output:
+        table="results/datasets/{dataset}/reference_check.parquet",
+        problems="results/datasets/{dataset}/problems_checked.parquet",
+    params:
+        registry=lambda wc: config["datasets"][wc.dataset].get("registry", wc.dataset),
+        source=lambda wc: config["datasets"][wc.dataset].get("source"),
+        source_version=lambda wc: entry_source_version(config["datasets"][wc.dataset], wc.dataset),
+        selection=lambda wc: {k: v for k, v in config["datasets"][wc.dataset].items()
+                              if k in ("problems", "limit")},
+        settings=lambda wc: config["datasets"][wc.dataset].get("reference_check", {}),
+        execution={k: config["execution"][k] for k in ("memory_mb", "file_size_mb",
+                                                        "max_processes")},
+        code=CODE["reference_check"],
+    threads: config["execution"]["workers"]
+    resources:
+        mem_mb=lambda wc, threads: 1024 + threads * config["execution"]["memory_mb"],
+        runtime=60,
+    log:
+        "logs/reference_check/{dataset}.log",
+    benchmark:
+        "results/benchmarks/reference_check/{dataset}.tsv"
+    script:
+        "../workflow_scripts/reference_check.py"

@@ -39,6 +39,27 @@ def test_plus_datasets(name, file):
     assert _failures(problems, "plus_test") == []
 
 
+@pytest.mark.parametrize(("name", "file"), [("humanevalplus", "humanevalplus.jsonl"),
+                                            ("mbppplus", "mbppplus.jsonl")])
+def test_plus_datasets_pass_under_calibrated_limits(name, file):
+    """Honest programs do not flip: every reference passes both suites with limits calibrated
+    on itself (monkeys.execution.time_limits, default floor and factor)."""
+    from monkeys.execution.time_limits import TimeLimitSettings, calibrate
+    from monkeys.grading.unit_tests import grade_unit_tests
+
+    problems = normalise(name, read_source({"path": str(FIXTURES / file)}))
+    table = calibrate(problems, Limits(), workers=2, repeats=2)
+    assert (table["status"] == "passed").all() and set(table["suite"]) == {"test", "plus_test"}
+    samples = pd.DataFrame({"model": "reference", "dataset": name,
+                            "problem_id": problems["problem_id"], "sample_index": 0,
+                            "completion": list(problems["canonical_solution"])})
+    verdicts = grade_unit_tests(problems, samples, Limits(timeout_s=20), workers=2,
+                                time_limits=table, time_limit=TimeLimitSettings())
+    assert list(verdicts["status"]) == ["passed"] * len(problems)
+    assert list(verdicts["plus_status"]) == ["passed"] * len(problems)
+    assert (verdicts["time_limit_s"] < 20).all() and (verdicts["plus_time_limit_s"] < 20).all()
+
+
 @pytest.mark.parametrize(("name", "file"), [("mbpp", "mbpp.jsonl"),
                                             ("mbpp_sanitized", "sanitized-mbpp.json")])
 def test_mbpp_with_generated_tests(name, file):

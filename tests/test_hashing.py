@@ -54,3 +54,38 @@ def test_closure_hash_is_the_same_in_every_process():
                               env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"}).stdout
                for seed in (1, 2, 3, 4)}
     assert len(outputs) == 1
+
+
+def test_code_hash_follows_meaning_not_comments_docstrings_or_layout(tmp_path):
+    from monkeys.hashing import code_hash
+
+    path = tmp_path / "mod.py"
+
+    def digest(text: str) -> str:
+        path.write_text(text)
+        return code_hash([path])
+
+    base = digest('"""Module."""\n\ndef f(x):\n    """Add one."""\n    return x + 1  # inc\n')
+    same = [
+        '"""Reworded module doc."""\n\ndef f(x):\n    """Add one, reworded."""\n    return x + 1\n',
+        '# a new comment\ndef f(x):\n\n    return (x\n            + 1)\n',
+        'def f(x):\n    """Only a docstring changed place."""\n    return x + 1\n',
+    ]
+    assert all(digest(text) == base for text in same)
+    changed = [
+        'def f(x):\n    return x + 2\n',
+        'def f(y):\n    return y + 1\n',
+        'def f(x):\n    s = "not a docstring"\n    return x + 1\n',
+        'def f(x):\n    return x + 1\n\nLIMIT = 3\n',
+    ]
+    assert all(digest(text) != base for text in changed)
+
+
+def test_code_hash_of_unparseable_or_non_python_files_is_byte_exact(tmp_path):
+    from monkeys.hashing import code_hash
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n")
+    first = code_hash([broken])
+    broken.write_text("def f(:\n# comment\n")
+    assert code_hash([broken]) != first

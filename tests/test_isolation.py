@@ -177,6 +177,8 @@ def hostile_programs(paths: dict[str, str], port: int) -> list[Hostile]:
                 "        except Exception:\n            pass\n" + wrong, "failed"),
         Hostile("kill_own_group", "    import os, signal\n    os.killpg(0, signal.SIGKILL)\n",
                 "crashed", "signal SIGKILL"),
+        # --- host unix sockets and kernel attack surface (seccomp, see forkserver.syscall_filter) ---
+        *kernel_attacks(paths),
         # --- the verdict: exiting early, forging, replacing check, assert and harness tricks ---
         Hostile("sys_exit_0_before_tests", wrong + "import sys\nsys.exit(0)\n", "error",
                 "SystemExit"),
@@ -220,6 +222,97 @@ def hostile_programs(paths: dict[str, str], port: int) -> list[Hostile]:
     ]
 
 
+KERNEL_ATTACKS = ("unix_connect", "unix_dgram_via_socketpair", "unix_via_ctypes",
+                  "netlink_socket", "vsock_socket", "packet_socket", "userns_ctypes_unshare",
+                  "userns_unshare_command", "userns_clone")
+
+
+def kernel_attacks(paths: dict[str, str]) -> list[Hostile]:
+    """Attacks the candidates' seccomp filter stops: reaching the host's unix sockets (`paths`
+    "unix_stream", a list of listeners' paths, and "unix_dgram"), netlink / vsock / packet
+    sockets, and new user namespaces. Each passes only if its attack worked."""
+    def attempt(action: str, name: str) -> Hostile:
+        body = "\n".join("        " + line for line in action.splitlines())
+        return Hostile(name, f"    try:\n{body}\n    except Exception:\n        return a - b\n"
+                             "    return a + b\n", "failed")
+
+    streams = paths["unix_stream"].split("|")
+    libc = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+    clone_nr = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine, 56)
+    return [
+        attempt(f"import socket\nfor path in {streams!r}:\n    try:\n"
+                "        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                "        s.connect(path)\n        s.sendall(b'x')\n        break\n"
+                "    except OSError:\n        pass\nelse:\n    raise OSError('none reached')",
+                "unix_connect"),
+        attempt("import socket\na_, b_ = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+                f"a_.sendto(b'x', {paths['unix_dgram']!r})", "unix_dgram_via_socketpair"),
+        attempt(libc + "fd = libc.socket(1, 1, 0)\nassert fd >= 0\n"
+                "class A(ctypes.Structure):\n"
+                "    _fields_ = [('f', ctypes.c_ushort), ('p', ctypes.c_char * 108)]\n"
+                f"addr = A(1, {streams[0].encode()!r})\n"
+                "assert libc.connect(fd, ctypes.byref(addr), ctypes.sizeof(addr)) == 0",
+                "unix_via_ctypes"),
+        attempt("import socket\nsocket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0).close()",
+                "netlink_socket"),
+        attempt("import socket\nsocket.socket(40, socket.SOCK_STREAM).close()", "vsock_socket"),
+        attempt("import socket\nsocket.socket(17, socket.SOCK_RAW, 0).close()", "packet_socket"),
+        attempt(libc + "pid = os.fork()\nif pid == 0:  # once per call: an unmapped uid cannot nest\n"
+                "    os._exit(0 if libc.unshare(0x10000000) == 0 else 1)\n"
+                "assert os.waitpid(pid, 0)[1] == 0", "userns_ctypes_unshare"),
+        attempt("import subprocess\nsubprocess.run(['unshare', '--user', '--map-root-user', 'true'],"
+                " check=True, capture_output=True)", "userns_unshare_command"),
+        attempt(libc + f"pid = libc.syscall({clone_nr}, 0x10000000 | 17, 0, 0, 0, 0)\n"
+                "if pid == 0:\n    os._exit(0)\nassert pid > 0\nos.waitpid(pid, 0)",
+                "userns_clone"),
+    ]
+
+
+def unix_listeners(tmp: Path) -> tuple[list[socket.socket], dict[str, str]]:
+    """Host unix sockets a candidate must not reach: stream listeners under /run (visible at the
+    process level) and in the checkout (visible under bubblewrap too), a datagram one there."""
+    sockets, streams = [], []
+    for folder in (Path("/run"), REPO / "tests"):
+        path = folder / f".{MARK}-{os.getpid()}.sock"
+        try:
+            path.unlink(missing_ok=True)
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(path))
+        except OSError:  # e.g. /run not writable without root
+            continue
+        listener.listen(8)
+        listener.settimeout(0.1)
+        path.chmod(0o777)
+        sockets.append(listener)
+        streams.append(str(path))
+    dgram_path = REPO / "tests" / f".{MARK}-{os.getpid()}-dgram.sock"
+    dgram_path.unlink(missing_ok=True)
+    dgram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dgram.bind(str(dgram_path))
+    dgram_path.chmod(0o777)
+    dgram.settimeout(0.1)
+    sockets.append(dgram)
+    return sockets, {"unix_stream": "|".join(streams), "unix_dgram": str(dgram_path)}
+
+
+def reached(sockets: list[socket.socket]) -> list[str]:
+    """The listeners some candidate reached (then closes and removes them all)."""
+    out = []
+    for sock in sockets:
+        name = sock.getsockname()
+        try:
+            if sock.type == socket.SOCK_STREAM:
+                sock.accept()[0].close()
+            else:
+                sock.recv(16)
+            out.append(name)
+        except (TimeoutError, OSError):
+            pass
+        sock.close()
+        Path(name).unlink(missing_ok=True)
+    return out
+
+
 CANARY = Hostile("canary", "    return a + b\n", "passed")
 CANARY_EVEN = Hostile("canary_even", "    return n % 2 == 0\n", "passed", problem="even")
 
@@ -251,6 +344,8 @@ def run_suite(isolation: Isolation, tmp: Path, monkeypatch: pytest.MonkeyPatch) 
     secret.write_text(SECRET)
     secret.chmod(0o644)
     monkeypatch.setenv("MONKEYS_SECRET", SECRET)
+    listeners, unix_paths = unix_listeners(tmp)
+    paths.update(unix_paths)
     try:
         with socket.create_server(("127.0.0.1", 0)) as server:
             server.settimeout(0.1)
@@ -274,6 +369,8 @@ def run_suite(isolation: Isolation, tmp: Path, monkeypatch: pytest.MonkeyPatch) 
                 pass
     finally:
         secret.unlink(missing_ok=True)
+        got_through = reached(listeners)
+    assert not got_through, f"a hostile program reached the host's unix sockets {got_through}"
     by_name, canaries, k = {}, [], 0
     for i, h in enumerate(hostile):
         by_name[h.name] = outcomes[k]
@@ -295,6 +392,9 @@ def check_suite(run: SuiteRun) -> None:
                          f"{outcome.status}/{outcome.error_type}: {outcome.detail[-300:]}")
     assert not wrong, f"[{run.level}]\n" + "\n".join(wrong)
     assert [c.status for c in run.canaries] == ["passed"] * len(run.canaries), run.canaries
+    # every server's candidates ran under the socket and namespace rules (its ready frame)
+    rules = {"sockets but AF_INET/AF_INET6", "user namespaces", "io_uring"}
+    assert all(rules <= set(r.get("seccomp") or ()) for r in run.report), run.report
     # huge output (30 MB per call, 3 calls) was captured up to the cap, not more
     assert "output truncated: 90000000 bytes" in run.outcomes["huge_output"].detail
     # nothing written outside the sandbox, nothing deleted
@@ -409,6 +509,198 @@ def test_cpu_hogs_cannot_starve_a_neighbour_docker_level(docker_sandbox: Isolati
 
 def test_cpu_hogs_cannot_starve_a_neighbour_podman_level(podman_sandbox: Isolation) -> None:
     check_hogs_cannot_starve(podman_sandbox)
+
+
+# --- planted bugs: the defences turned off in the fork server, the attacks get through ----------
+
+
+def patch_server(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """Start this test's fork servers (process and bubblewrap levels) with `code` run first, on
+    the module as `f`: a planted bug."""
+    import monkeys.execution.isolation as isolation_module
+    import monkeys.execution.pool as pool_module
+
+    args = ("-s", "-P", "-c", f"from monkeys.execution import forkserver as f\n{code}\nf.main()\n")
+    monkeypatch.setattr(pool_module, "SERVER_ARGS", args)
+    monkeypatch.setattr(isolation_module, "SERVER_ARGS", args)
+
+
+NO_SECCOMP_RULES = "import functools\nf.syscall_filter = functools.partial(f.syscall_filter, " \
+                   "sockets=False, namespaces=False)"
+
+
+def test_kernel_attacks_get_through_without_the_filter(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negative control for `kernel_attacks`: with the socket and namespace rules off, the
+    attacks that this kernel allows succeed (so the suite's `failed` verdicts are the filter's
+    doing), and with them on, none does."""
+    if not ROOT:
+        unavailable("the process level's planted-bug check runs as root (as CI does)")
+    tmp_path.chmod(0o755)
+    listeners, paths = unix_listeners(tmp_path)
+    try:
+        attacks = kernel_attacks(paths)
+        programs = [h.program() for h in attacks] + [CANARY.program()]
+        on_report: list[dict] = []
+        on = run_programs(programs, LIMITS, workers=1, dedupe=False, report=on_report)
+        assert not reached(listeners)
+        listeners, paths = unix_listeners(tmp_path)
+        attacks = kernel_attacks(paths)
+        patch_server(monkeypatch, NO_SECCOMP_RULES)
+        off_report: list[dict] = []
+        off = run_programs([h.program() for h in attacks] + [CANARY.program()], LIMITS, workers=1,
+                           dedupe=False, report=off_report)
+    finally:
+        got_through = reached(listeners)
+    assert [o.status for o in on] == ["failed"] * len(attacks) + ["passed"], on
+    assert "user namespaces" in on_report[0]["seccomp"], on_report
+    assert "user namespaces" not in off_report[0]["seccomp"], off_report
+    passed = {h.name for h, o in zip(attacks, off, strict=False) if o.status == "passed"}
+    # vsock needs the module, packet sockets CAP_NET_RAW: the kernel may refuse them anyway
+    must = {"unix_connect", "unix_dgram_via_socketpair", "unix_via_ctypes", "netlink_socket",
+            "userns_ctypes_unshare", "userns_clone"}
+    assert must <= passed, {h.name: (o.status, o.detail[-200:]) for h, o in zip(attacks, off,
+                                                                              strict=False)}
+    assert got_through, "no listener was reached with the filter off"
+
+
+# --- cleanup poisons: what a candidate leaves cannot change a neighbour's verdict -------------------
+
+
+def cleanup_poisons(sentinel_dir: str) -> list[Hostile]:
+    """Correct candidates that leave scratch trees built to break their fork server's cleanup."""
+    done = "    return a + b\n"
+
+    def poison(name: str, body: str) -> Hostile:  # planted once, on the first call
+        return Hostile(name, "    import os\n    if not globals().get('_planted'):\n"
+                       "        globals()['_planted'] = True\n" + "\n".join(
+                           "        " + line for line in body.splitlines()) + "\n" + done,
+                       "passed")
+
+    return [
+        poison("deep_tree", "for _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')"),
+        poison("locked_dirs", "os.makedirs('a/b/c')\nfor d in ('a', 'a/b', 'a/b/c'):\n"
+               "    open(d + '/f', 'w').write('x')\nfor d in ('a/b/c', 'a/b', 'a'):\n"
+               "    os.chmod(d, 0)"),
+        poison("unwritable_dir", "os.mkdir('ro')\nopen('ro/f', 'w').write('x')\n"
+               "os.mkdir('ro/sub')\nos.chmod('ro/sub', 0o500)\nos.chmod('ro', 0o500)"),
+        poison("many_files", "for i in range(3000):\n    open(f'f{i}', 'w').close()"),
+        poison("fill_inodes", "i = 0\ntry:\n    while True:\n"
+               "        os.mkdir(f'i{i}')\n        i += 1\nexcept OSError:\n    pass"),
+        poison("fill_disk", "try:\n    with open('big', 'wb') as fh:\n        while True:\n"
+               "            fh.write(b'x' * 1048576)\n            fh.flush()\nexcept OSError:\n"
+               "    pass\ntry:\n    with open('../big', 'wb') as fh:\n"
+               "        fh.write(b'x' * 1048576)\nexcept OSError:\n    pass"),
+        poison("fifo_and_odd_names", "os.mkfifo('pipe')\nos.mkfifo('pipe2', 0)\n"
+               "open(b'\\xff\\n odd', 'w').close()\nos.mkdir(b'\\xfe dir')\n"
+               "open(b'\\xfe dir/\\x01', 'w').close()"),
+        poison("symlinks", f"os.symlink('loop1', 'loop2')\nos.symlink('loop2', 'loop1')\n"
+               f"os.symlink('/', 'root')\nos.symlink({sentinel_dir!r}, 'host')\n"
+               "os.symlink('..', 'up')\nos.mkdir('d')\nos.symlink('../d', 'd/self')"),
+        poison("immutable_attempt", "import fcntl, struct\nfh = open('f', 'w')\ntry:\n"
+               "    fcntl.ioctl(fh, 0x40086602, struct.pack('l', 0x10 | 0x20))\n"
+               "except OSError:\n    pass"),
+        poison("stray_writer", "import time\nif os.fork() == 0:\n    os.setsid()\n"
+               "    i = 0\n    while True:\n        try:\n"
+               "            open(f's{i % 50}', 'w').close()\n        except OSError:\n"
+               "            pass\n        i += 1\ntime.sleep(0.2)"),
+    ]
+
+
+OLD_CLEANUP = ("import os, shutil\ndef old(ctx):\n    try:\n        os.rmdir(ctx['workdir'])\n"
+               "    except OSError:\n        shutil.rmtree(ctx['workdir'], ignore_errors=True)\n"
+               "f._clean_scratch = old")
+
+
+def run_poisons(isolation: Isolation, tmp: Path) -> tuple[list[Hostile], list[Outcome],
+                                                          list[Outcome], list[dict]]:
+    """The poisons, each followed by an honest canary, on 2 workers: (poisons, their outcomes,
+    the canaries' outcomes, the servers' ready frames)."""
+    sentinel = tmp / "keep"
+    sentinel.mkdir()
+    (sentinel / "file").write_text("keep me")
+    poisons = cleanup_poisons(str(sentinel))
+    programs = []
+    for h in poisons:
+        programs += [h.program(), CANARY.program()]
+    report: list[dict] = []
+    outcomes = run_programs(programs, LIMITS, workers=2, dedupe=False, isolation=isolation,
+                            report=report)
+    assert (sentinel / "file").read_text() == "keep me"
+    return poisons, outcomes[0::2], outcomes[1::2], report
+
+
+def check_poisons(isolation: Isolation, tmp: Path) -> None:
+    poisons, outcomes, canaries, report = run_poisons(isolation, tmp)
+    wrong = [f"{h.name}: {o.status}/{o.error_type}: {o.detail[-300:]}"
+             for h, o in zip(poisons, outcomes, strict=True) if o.status != "passed"]
+    assert not wrong, "\n".join(wrong)
+    assert [c.status for c in canaries] == ["passed"] * len(canaries), canaries
+    assert len(report) == 2, "a fork server was replaced: its cleanup failed"
+
+
+def bubblewrap_level() -> Isolation:
+    if shutil.which("bwrap") is None:
+        unavailable("bubblewrap (bwrap) is not installed (apt-get install bubblewrap)")
+    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-net", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        unavailable(f"bwrap cannot create namespaces here: {probe.stderr.strip()}")
+    return Isolation("bubblewrap")
+
+
+def test_cleanup_poisons_process_level(tmp_path: Path) -> None:
+    check_poisons(Isolation("process"), tmp_path)
+
+
+def test_cleanup_poisons_bubblewrap_level(tmp_path: Path) -> None:
+    check_poisons(bubblewrap_level(), tmp_path)
+
+
+def test_cleanup_poisons_docker_level(docker_sandbox: Isolation, tmp_path: Path) -> None:
+    check_poisons(docker_sandbox, tmp_path)
+
+
+def test_cleanup_poisons_podman_level(podman_sandbox: Isolation, tmp_path: Path) -> None:
+    check_poisons(podman_sandbox, tmp_path)
+
+
+def test_cleanup_poisons_crash_neighbours_with_the_old_cleanup(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negative control: the recursive cleanup that kept going when it failed (before issue 13)
+    lets the deep tree crash the honest candidates that follow it on its server."""
+    patch_server(monkeypatch, OLD_CLEANUP)
+    _, _, canaries, report = run_poisons(Isolation("process"), tmp_path)
+    crashed = [c for c in canaries if c.status == "crashed"]
+    assert len(crashed) >= 2 and all("fork server error" in c.detail for c in crashed), canaries
+    assert len(report) == 2
+
+
+UNREMOVABLE = ("real = f._remove_tree\ndef planted(path):\n"
+               "    if f.os.path.lexists(f.os.path.join(path, 'unremovable')):\n"
+               "        raise PermissionError(1, 'planted: cannot remove', path)\n"
+               "    real(path)\nf._remove_tree = planted")
+
+
+@pytest.mark.parametrize("retire", [True, False])
+def test_a_server_whose_cleanup_fails_is_replaced(retire: bool, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cleanup that fails (planted: a file it cannot remove) crashes only its candidate, with
+    the reason; a fresh server runs the rest. Negative control (`retire` off: the failure
+    ignored, as before issue 13): the honest candidates after it crash."""
+    patch_server(monkeypatch, UNREMOVABLE + ("" if retire else "\nf._clean_scratch = lambda ctx: None"))
+    culprit = Hostile("unremovable", "    open('unremovable', 'w').close()\n    return a + b\n",
+                      "crashed")
+    programs = [CANARY.program(), culprit.program()] + [CANARY.program()] * 6
+    report: list[dict] = []
+    outcomes = run_programs(programs, LIMITS, workers=1, dedupe=False, report=report)
+    if not retire:
+        assert [o.status for o in outcomes[2:]] == ["crashed"] * 6, outcomes
+        return
+    assert outcomes[1].status == "crashed" and outcomes[1].error_type == "cleanup failed"
+    assert "planted: cannot remove" in outcomes[1].detail and "replaced" in outcomes[1].detail
+    assert [o.status for o in outcomes[:1] + outcomes[2:]] == ["passed"] * 7, outcomes
+    assert len(report) == 2  # the first server, and the one that replaced it
 
 
 # --- container levels without an engine -----------------------------------------------------------

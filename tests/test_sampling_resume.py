@@ -8,17 +8,14 @@ lines name problems, samples/s, tokens/s and an ETA.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_sampling_inputs
+from conftest import kill_once_parts_appear, part_files, write_sampling_inputs
 
 from monkeys.sampling.base import SampleResult
 from monkeys.sampling.progress import Progress
@@ -61,32 +58,15 @@ def _spawn(args: dict) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _parts(out: Path) -> list[Path]:
-    folder = out.with_name(out.name + ".part")
-    return sorted(folder.glob("[0-9]*.parquet")) if folder.exists() else []
-
-
 def test_killed_shard_resumes_and_matches_uninterrupted_run(inputs):
     full = inputs / "full.parquet"
     args = _args(inputs, full)
     stage.sample_shard(args.pop("problems"), args.pop("manifest"), args.pop("out"), **args)
     reference = read_table(full, SAMPLES)
-    assert len(reference) == 10 and not _parts(full)
+    assert len(reference) == 10 and not part_files(full)
 
     out = inputs / "killed.parquet"
-    job = _spawn(_args(inputs, out))
-    deadline = time.monotonic() + 300
-    try:
-        while not _parts(out) and job.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert job.poll() is None, "the shard finished before it could be killed"
-        os.kill(job.pid, signal.SIGKILL)
-    finally:
-        if job.poll() is None:
-            job.kill()
-        job.wait()
-    assert job.returncode == -signal.SIGKILL
-    kept = _parts(out)
+    kept = kill_once_parts_appear(_spawn(_args(inputs, out)), out)
     assert 1 <= len(kept) < len(SELECTION["problems"])
     assert not out.exists(), "a killed shard must not leave an output"
 
@@ -127,13 +107,13 @@ def test_failed_shard_keeps_finished_problems_and_samples_only_the_rest(inputs, 
     out = tmp_path / "s.parquet"
     with pytest.raises(RuntimeError, match="node lost"):
         _fake_run(inputs, out, CountingSampler(fail_after=2), monkeypatch)
-    assert not out.exists() and len(_parts(out)) == 2
+    assert not out.exists() and len(part_files(out)) == 2
     again = CountingSampler()
     _fake_run(inputs, out, again, monkeypatch)
     assert again.asked == SELECTION["problems"][2:]
     frame = read_table(out, SAMPLES)
     assert frame["problem_id"].tolist() == [p for p in SELECTION["problems"] for _ in range(2)]
-    assert not _parts(out)
+    assert not part_files(out)
 
 
 def test_parts_of_another_job_are_discarded(inputs, tmp_path, monkeypatch):

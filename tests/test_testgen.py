@@ -182,3 +182,57 @@ def test_special_oracles():
     assert _run("", "def m(s):\n    return True\n", check, "m").status == "failed"
     with pytest.raises(ValueError, match="unknown oracle"):
         reference_check(ref, "m", [], oracle="fuzzy")
+
+
+def test_signature_inputs_seed_problems_without_literal_inputs():
+    from monkeys.testgen.signature import signature_inputs
+
+    source = "from typing import List\n\ndef f(xs: List[int], s: str, t: float) -> int:\n    pass\n"
+    inputs = signature_inputs(source, "f")
+    assert inputs and all(isinstance(a, list) and isinstance(b, str) and isinstance(c, float)
+                          for a, b, c in inputs)
+    assert signature_inputs("def f(x):\n    pass\n", "f") == []  # unannotated: nothing
+    problems = pd.DataFrame({  # its test calls it on computed strings only
+        "problem_id": ["p"], "prompt": ["def rev(s: str) -> str:\n"], "entry_point": ["rev"],
+        "canonical_solution": ["    return s[::-1]\n"],
+        "test": ["def check(candidate):\n    assert candidate(candidate('ab' * 2)) == 'abab'\n"],
+    })
+    tests = generate_strong_tests(problems, seed=0, settings=TestgenSettings(num_inputs=10))
+    assert tests["num_seed_inputs"].iat[0] > 0 and tests["num_generated"].iat[0] > 0
+    good = _run("def rev(s: str) -> str:\n", "    return ''.join(reversed(s))\n",
+                tests["plus_test"].iat[0], "rev")
+    bad = _run("def rev(s: str) -> str:\n", "    return s[::-1].strip()\n",
+               tests["plus_test"].iat[0], "rev")
+    assert good.status == "passed" and bad.status == "failed"
+
+
+def test_contracts_go_in_the_function_body():
+    from monkeys.testgen.generate import with_contract
+
+    mbpp = with_contract('"""doc"""\n', "\ndef f(a):\n  return a\n",
+                         "\n  assert a > 0 # $_CONTRACT_$\n", "f")
+    assert mbpp == '"""doc"""\n\ndef f(a):\n  assert a > 0 # $_CONTRACT_$\n  return a\n'
+    humaneval = with_contract('def f(a):\n    """d"""\n', "    return a\n", "\n    assert a > 0\n", "f")
+    assert humaneval == 'def f(a):\n    """d"""\n    assert a > 0\n    return a\n'
+    problems = pd.DataFrame({  # the contract keeps out-of-domain mutants (negatives) away
+        "problem_id": ["q"], "prompt": ['"""Square of a positive number."""\n'], "entry_point": ["sq"],
+        "canonical_solution": ["\ndef sq(n):\n  return n * n\n"],
+        "test": ["def check(candidate):\n    assert sq(3) == 9\n    assert sq(-2) == 4\n"],
+        "metadata": ['{"contract": "\\n  assert n > 0 # $_CONTRACT_$\\n"}'],
+    })
+    tests = generate_strong_tests(problems, seed=0, settings=TestgenSettings(num_inputs=10))
+    assert tests["num_seed_inputs"].iat[0] == 1  # sq(-2) breaks the contract
+    only_positive = "\ndef sq(n):\n  assert n > 0\n  return n * n\n"
+    assert _run('"""x"""\n', only_positive, tests["plus_test"].iat[0], "sq").status == "passed"
+
+
+def test_verifiers_drop_problems_without_a_strong_test(caplog):
+    from monkeys.errors import MonkeysError
+    from monkeys.stages.verifiers import with_strong_verifier
+
+    counts = pd.DataFrame({"model": "m", "dataset": "d", "problem_id": ["a", "b", "c"],
+                           "n": 4, "num_correct": [2, 3, 1], "num_plus_correct": [1.0, None, 1.0]})
+    kept = with_strong_verifier(counts)
+    assert list(kept["problem_id"]) == ["a", "c"] and "1 of 3 problems" in caplog.text
+    with pytest.raises(MonkeysError, match="no strong verifier"):
+        with_strong_verifier(counts.assign(num_plus_correct=None))

@@ -24,11 +24,35 @@ def sha256_file(path: str | Path, block_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def code_hash(paths: Iterable[str | Path]) -> str:
-    """One sha256 over the named source files and directories (*.py inside), order-independent.
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    """The tree without docstrings (a string constant as the first statement of a body)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
 
-    Used as a rule param so that editing a library module reruns exactly the rules that
-    import it (Snakemake's own code trigger only sees a rule's `script:` line).
+
+def source_meaning(source: bytes, filename: str = "<source>") -> bytes:
+    """What a Python file means to a hash: its syntax tree without comments, docstrings,
+    formatting or line numbers. A file that does not parse is taken byte for byte."""
+    try:
+        tree = ast.parse(source, filename=filename)
+    except (SyntaxError, ValueError):
+        return source
+    return ast.dump(_strip_docstrings(tree), annotate_fields=False,
+                    include_attributes=False).encode()
+
+
+def code_hash(paths: Iterable[str | Path]) -> str:
+    """One sha256 over what the named source files and directories (*.py inside) mean,
+    order-independent: comments, docstrings and formatting do not count (`source_meaning`).
+
+    Used as a rule param so that a change to what a library module does reruns exactly the
+    rules that import it (Snakemake's own code trigger only sees a rule's `script:` line),
+    and a reworded comment or docstring reruns nothing.
     """
     files: set[Path] = set()
     for entry in map(Path, paths):
@@ -45,7 +69,10 @@ def code_hash(paths: Iterable[str | Path]) -> str:
             name = path.resolve().relative_to(root)
         except ValueError:
             name = Path(path.name)
-        digest.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
+        content = path.read_bytes()
+        if path.suffix == ".py":
+            content = source_meaning(content, str(path))
+        digest.update(str(name).encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
 

@@ -66,8 +66,8 @@ import re
 import resource
 import select
 import selectors
-import shutil
 import signal
+import socket
 import struct
 import sys
 import tempfile
@@ -107,8 +107,6 @@ _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
-# (AUDIT_ARCH_*, __NR_sched_setaffinity) of the architectures the CPU lock knows
-_AFFINITY_SYSCALL = {"x86_64": (0xC000003E, 203), "aarch64": (0xC00000B7, 122)}
 _VERDICT_STATUSES = ("passed", "failed", "error")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object addresses in reprs differ between runs
 # a verdict's detail shows where an address was, not which: the same program, the same detail
@@ -240,49 +238,186 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def cpu_lock_filter() -> Any:
-    """A seccomp filter (a ctypes sock_fprog) under which sched_setaffinity fails with EPERM, so
-    a candidate cannot leave its server's CPUs by any route (os, a fresh posix module, ctypes, a
-    new interpreter: the filter survives exec). System calls of a foreign ABI (i386 `int 0x80`,
-    x32), which would slip past the number check, fail the same way. None on an architecture
-    it does not know."""
-    known = _AFFINITY_SYSCALL.get(os.uname().machine)
-    if known is None:
+# System call numbers of the architectures the filter knows (AUDIT_ARCH_*, then per call).
+_SYSCALLS = {
+    "x86_64": {"arch": 0xC000003E, "sched_setaffinity": 203, "socket": 41, "socketpair": 53,
+               "unshare": 272, "clone": 56, "clone3": 435, "io_uring_setup": 425,
+               "io_uring_enter": 426, "io_uring_register": 427, "bpf": 321, "userfaultfd": 323},
+    "aarch64": {"arch": 0xC00000B7, "sched_setaffinity": 122, "socket": 198, "socketpair": 199,
+                "unshare": 97, "clone": 220, "clone3": 435, "io_uring_setup": 425,
+                "io_uring_enter": 426, "io_uring_register": 427, "bpf": 280, "userfaultfd": 282},
+}  # fmt: skip
+# What the filter refuses, by the name the ready frame reports (probed, see _probe_filter).
+FILTER_DEFENCES = ("foreign ABIs", "sched_setaffinity", "sockets but AF_INET/AF_INET6",
+                   "socketpairs but AF_UNIX stream", "user namespaces", "clone3 (ENOSYS)",
+                   "io_uring", "bpf", "userfaultfd")
+_AF_UNIX, _AF_INET, _AF_INET6, _SOCK_STREAM, _SOCK_TYPE_MASK = 1, 2, 10, 1, 0xF
+
+
+def _assemble(program: list[tuple[int, Any, Any, int]]) -> list[tuple[int, int, int, int]]:
+    """Classic BPF with labels: a jump target may be a label (str), which names the instruction
+    ("label", ...) pseudo-entries mark; labels resolve to relative offsets."""
+    labels, out = {}, []
+    for op, jt, jf, k in program:
+        if op == -1:
+            labels[jt] = len(out)
+        else:
+            out.append((op, jt, jf, k))
+    resolved = []
+    for i, (op, jt, jf, k) in enumerate(out):
+        jt = labels[jt] - i - 1 if isinstance(jt, str) else jt
+        jf = labels[jf] - i - 1 if isinstance(jf, str) else jf
+        if not (0 <= jt < 256 and 0 <= jf < 256):
+            raise AssertionError("seccomp program jump out of range")
+        resolved.append((op, jt, jf, k))
+    return resolved
+
+
+def syscall_filter(lock_cpus: bool, sockets: bool = True, namespaces: bool = True) -> Any:
+    """A seccomp filter (a ctypes sock_fprog) for candidates, None on an unknown architecture.
+
+    It survives exec, so it holds for every route (os, a fresh posix module, ctypes, a new
+    interpreter, unshare(1)):
+    - system calls of a foreign ABI (i386 `int 0x80`, x32), which would slip past the number
+      checks, fail with EPERM;
+    - with `lock_cpus`, sched_setaffinity fails with EPERM: no leaving the server's CPUs;
+    - with `sockets`, socket() of any family but AF_INET/AF_INET6 (which live in the server's
+      empty network namespace where it has one) fails with EPERM: no unix sockets (so no
+      connect() to a host's dbus, /dev/log, munge...), netlink, vsock, packet sockets. seccomp
+      cannot read a connect() path, so the family is refused at socket(). socketpair() stays
+      for AF_UNIX SOCK_STREAM only (asyncio, multiprocessing.Pipe): such a pair is connected
+      and cannot reach a named socket, unlike a datagram pair's sendto();
+    - with `namespaces`, unshare()/clone() with CLONE_NEWUSER fail with EPERM (no new user
+      namespace, so no capabilities over new mount/net namespaces); clone3, whose flags live
+      in memory seccomp cannot read, fails with ENOSYS, so libc falls back to clone;
+    - io_uring (which creates and connects sockets without those system calls), bpf and
+      userfaultfd fail: kernel attack surface no candidate needs.
+    """
+    nrs = _SYSCALLS.get(os.uname().machine)
+    if nrs is None:
         return None
-    audit_arch, nr = known
-    refuse, allow = 0x00050000 | errno.EPERM, 0x7FFF0000  # SECCOMP_RET_ERRNO | EPERM, RET_ALLOW
-    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JGE|K, BPF_RET|K
-    program = [
-        (load, 0, 0, 4),  # seccomp_data.arch
-        (jeq, 1, 0, audit_arch),
-        (ret, 0, 0, refuse),
-        (load, 0, 0, 0),  # seccomp_data.nr
-        (jge, 2, 0, 0x40000000),  # the x32 ABI's numbers
-        (jeq, 1, 0, nr),
-        (ret, 0, 0, allow),
-        (ret, 0, 0, refuse),
+    eperm, enosys = 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS  # SECCOMP_RET_ERRNO
+    allow = 0x7FFF0000
+    ld, jeq, jge, jset, alu_and, ret = 0x20, 0x15, 0x35, 0x45, 0x54, 0x06
+    label = -1
+    arg0, arg1 = 16, 24  # seccomp_data.args[i], low 32 bits (little-endian)
+    program: list[tuple[int, Any, Any, int]] = [
+        (ld, 0, 0, 4),  # seccomp_data.arch
+        (jeq, 1, 0, nrs["arch"]),
+        (ret, 0, 0, eperm),
+        (ld, 0, 0, 0),  # seccomp_data.nr
+        (jge, "eperm", 0, 0x40000000),  # the x32 ABI's numbers
     ]
-    instructions = (_SockFilter * len(program))(*(_SockFilter(*i) for i in program))
-    fprog = _SockFprog(len(program), instructions)
+    if lock_cpus:
+        program.append((jeq, "eperm", 0, nrs["sched_setaffinity"]))
+    if sockets:
+        program += [(jeq, "socket", 0, nrs["socket"]), (jeq, "socketpair", 0, nrs["socketpair"])]
+    if namespaces:
+        program += [(jeq, "flags", 0, nrs["unshare"]), (jeq, "flags", 0, nrs["clone"]),
+                    (jeq, "enosys", 0, nrs["clone3"])]
+    if sockets or namespaces:
+        program += [(jeq, "enosys", 0, nrs[name]) for name in
+                    ("io_uring_setup", "io_uring_enter", "io_uring_register")]
+        program += [(jeq, "eperm", 0, nrs["bpf"]), (jeq, "eperm", 0, nrs["userfaultfd"])]
+    program += [
+        (ret, 0, 0, allow),
+        (label, "socket", 0, 0),
+        (ld, 0, 0, arg0),
+        (jeq, "allow", 0, _AF_INET),
+        (jeq, "allow", "eperm", _AF_INET6),
+        (label, "socketpair", 0, 0),
+        (ld, 0, 0, arg0),
+        (jeq, 0, "eperm", _AF_UNIX),
+        (ld, 0, 0, arg1),
+        (alu_and, 0, 0, _SOCK_TYPE_MASK),
+        (jeq, "allow", "eperm", _SOCK_STREAM),
+        (label, "flags", 0, 0),
+        (ld, 0, 0, arg0),
+        (jset, "eperm", "allow", _CLONE_NEWUSER),
+        (label, "allow", 0, 0),
+        (ret, 0, 0, allow),
+        (label, "eperm", 0, 0),
+        (ret, 0, 0, eperm),
+        (label, "enosys", 0, 0),
+        (ret, 0, 0, enosys),
+    ]
+    code = _assemble(program)
+    instructions = (_SockFilter * len(code))(*(_SockFilter(*i) for i in code))
+    fprog = _SockFprog(len(code), instructions)
     fprog.keep = instructions  # the array must live as long as the program
     return fprog
 
 
-def _lock_cpus_probe(fprog: Any) -> bool:
-    """Whether the filter really stops sched_setaffinity here: tried once, in a throwaway child."""
+def _probe_filter(fprog: Any, lock_cpus: bool) -> list[str]:
+    """Which of FILTER_DEFENCES the filter really applies here: tried once, in a throwaway child
+    (that reports one byte per defence on a pipe). [] when it cannot be loaded at all."""
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
-        code = 1
         try:
-            if (_prctl(_PR_SET_NO_NEW_PRIVS, 1) and _libc().prctl(
-                    _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) == 0):
-                try:
-                    os.sched_setaffinity(0, os.sched_getaffinity(0))
-                except PermissionError:
-                    code = 0
+            os.close(read_end)
+            os.write(write_end, _filter_checks(fprog, lock_cpus))
         finally:
-            os._exit(code)
-    return os.waitpid(pid, 0)[1] == 0
+            os._exit(0)
+    os.close(write_end)
+    try:
+        got = os.read(read_end, 64)
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    return [name for name, ok in zip(FILTER_DEFENCES, got, strict=False) if ok == ord("1")]
+
+
+def _refused(call: Any, wanted: int) -> bool:
+    try:
+        result = call()
+    except OSError as exc:
+        return exc.errno == wanted
+    if isinstance(result, socket.socket):
+        result.close()
+    elif isinstance(result, tuple):
+        for end in result:
+            end.close()
+    return False
+
+
+def _filter_checks(fprog: Any, lock_cpus: bool) -> bytes:
+    """Run in the probe child: load the filter and try what it should refuse and allow."""
+    libc = _libc()
+    if not (_prctl(_PR_SET_NO_NEW_PRIVS, 1) and libc.prctl(
+            _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) == 0):
+        return b""
+
+    def raw(nr: int, *args: int) -> Any:
+        def call() -> None:
+            if libc.syscall(ctypes.c_long(nr), *(ctypes.c_long(a) for a in args)) == -1:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+        return call
+
+    nrs = _SYSCALLS[os.uname().machine]
+    allowed = True
+    for works in (lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close(),
+                  lambda: [end.close() for end in socket.socketpair()]):
+        try:
+            works()
+        except OSError:
+            allowed = False
+    foreign = True  # not probed: an i386 system call needs code this process cannot run safely
+    checks = [
+        foreign,
+        lock_cpus and _refused(lambda: os.sched_setaffinity(0, os.sched_getaffinity(0)), errno.EPERM),
+        allowed and all(_refused(lambda f=f: socket.socket(f, socket.SOCK_STREAM), errno.EPERM)
+                        for f in (_AF_UNIX, 16, 40, 17)),  # unix, netlink, vsock, packet
+        allowed and _refused(lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM),
+                             errno.EPERM),
+        _refused(raw(nrs["unshare"], _CLONE_NEWUSER), errno.EPERM),
+        _refused(raw(nrs["clone3"], 0, 0), errno.ENOSYS),
+        _refused(raw(nrs["io_uring_setup"], 1, 0), errno.ENOSYS),
+        _refused(raw(nrs["bpf"], 0, 0, 0), errno.EPERM),
+        _refused(raw(nrs["userfaultfd"], 0), errno.EPERM),
+    ]
+    return bytes(ord("1") if ok else ord("0") for ok in checks)
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> None:
@@ -457,16 +592,103 @@ def _kill_descendants(rounds: int = 200) -> None:
                 pass
 
 
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _entries(fd: int) -> list[tuple[str, bool]]:
+    """(name, is a directory, not following symlinks) of each entry of the directory `fd`."""
+    with os.scandir(fd) as listing:
+        return [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing]
+
+
+def _open_dir(name: str, dir_fd: int) -> int:
+    """Open a directory to empty it, made searchable and writable first if it has to be."""
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    except PermissionError:
+        os.chmod(name, 0o700, dir_fd=dir_fd)  # a directory (never a symlink): listed as one
+        fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    try:
+        os.fchmod(fd, 0o700)  # its entries can be unlinked and its subdirectories moved
+    except OSError:
+        pass
+    return fd
+
+
 def _remove_tree(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-    if os.path.exists(path):  # a candidate made parts unreadable (possible without root)
-        for root, dirs, _ in os.walk(path):
-            for name in dirs:
-                try:
-                    os.chmod(os.path.join(root, name), 0o700)
-                except OSError:
-                    pass
-        shutil.rmtree(path, ignore_errors=True)
+    """Remove `path` and everything under it; raises OSError if anything stays.
+
+    Never recursive and never follows a symlink: subdirectories are moved up into `path` itself
+    (by file descriptor) before they are emptied, so a tree of any depth takes a bounded stack,
+    two open fds and no path longer than a name. Directories a candidate made unreadable or
+    unwritable are given back their permissions first. FIFOs, sockets and devices are unlinked,
+    never opened. Meant for trees nothing else is changing (the candidate is dead).
+    """
+    try:
+        is_dir = os.path.isdir(path) and not os.path.islink(path)
+    except OSError:
+        is_dir = False
+    if not is_dir:
+        if os.path.lexists(path):
+            os.unlink(path)
+        return
+    top = _open_dir(path, None)  # type: ignore[arg-type]
+    try:
+        todo: list[str | None] = [None]  # directories directly in `top` to empty; None: itself
+        moved = 0
+        while todo:
+            name = todo.pop()
+            fd = top if name is None else _open_dir(name, top)
+            try:
+                for entry, is_dir in _entries(fd):
+                    if not is_dir:
+                        os.unlink(entry, dir_fd=fd)
+                    elif fd == top:
+                        todo.append(entry)
+                    else:
+                        while True:  # a name not taken in `top`
+                            moved += 1
+                            new = f".monkeys-rm-{moved}"
+                            try:
+                                os.lstat(new, dir_fd=top)
+                            except FileNotFoundError:
+                                break
+                        try:
+                            os.rename(entry, new, src_dir_fd=fd, dst_dir_fd=top)
+                        except PermissionError:  # moving a directory needs write access to it
+                            os.chmod(entry, 0o700, dir_fd=fd)
+                            os.rename(entry, new, src_dir_fd=fd, dst_dir_fd=top)
+                        todo.append(new)
+            finally:
+                if fd != top:
+                    os.close(fd)
+            if name is not None:
+                os.rmdir(name, dir_fd=top)
+    finally:
+        os.close(top)
+    os.rmdir(path)
+
+
+def _clean_scratch(ctx: dict[str, Any]) -> str | None:
+    """Remove the job's working directory, and, where the server's HOME is its own tmpfs that
+    candidates can write (no uid of their own), anything else in it; None when the scratch
+    space is clean again, else why not (the server must then be replaced: see run_job)."""
+    workdir = ctx["workdir"]
+    try:
+        try:
+            os.rmdir(workdir)  # the usual case: the candidate left nothing
+        except FileNotFoundError:
+            pass
+        except OSError:
+            _remove_tree(workdir)
+        if ctx["sweep_home"]:
+            for name in os.listdir(ctx["home"]):
+                _remove_tree(os.path.join(ctx["home"], name))
+        if os.path.lexists(workdir):
+            return f"{workdir} is still there"
+    except Exception as exc:  # noqa: BLE001 - any failure: the server cannot be trusted to go on
+        return f"removing the candidate's files failed: {type(exc).__name__}: {exc}"
+    return None
 
 
 def _open_import_dirs() -> dict[str, int]:
@@ -664,8 +886,8 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
             _drop_capabilities()
         prctl = ctx["prctl"]
         prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        if ctx["cpu_lock"]:  # after no_new_privs, which an unprivileged filter needs
-            prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctx["cpu_lock"], 0, 0)
+        if ctx["seccomp"]:  # after no_new_privs, which an unprivileged filter needs
+            prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctx["seccomp"], 0, 0)
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
         if os.getppid() != ctx["server_pid"]:
             os._exit(SETUP_FAILED_EXIT)
@@ -819,7 +1041,46 @@ def parse_verdict(data: bytes, nonce: str) -> tuple[dict[str, str] | None, dict[
     return verdict, cases, done
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its reaped children (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS
+
+
 def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) -> dict:
+    """Run one job in a jailed child, then remove what it left; the answer as a dict.
+
+    When the candidate's files cannot all be removed (for whatever reason), the candidate gets
+    `crashed` with the reason, and the answer carries "retire": the server exits after sending
+    it and its pool starts a fresh one, so no later candidate runs on a poisoned scratch space.
+    """
+    try:
+        answer = _run_candidate(job, limits, ctx)
+    except Exception as exc:  # noqa: BLE001 - answer, so the parent never waits forever
+        _kill_descendants()
+        answer = _server_error(exc)
+    failure = _clean_scratch(ctx)
+    if failure is not None:
+        answer = {**answer, "status": "crashed", "error_type": "cleanup failed",
+                  "detail": _tail(f"{failure}; this fork server is replaced\n{answer['detail']}"),
+                  "cases": None, "cases_complete": False, "behaviour": None, "retire": failure}
+    return answer
+
+
+def _server_error(exc: BaseException) -> dict[str, Any]:
+    return {"status": "crashed", "error_type": "fork server",
+            "detail": _tail(f"fork server error: {exc!r}"), "runtime_s": 0.0,
+            "phase": "", "cases": None, "cases_complete": False}
+
+
+def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) -> dict:
     """Run one job in a jailed child; the answer as a dict.
 
     A job is {"source": program text, "main": whether it runs as __main__ (else in an empty
@@ -828,6 +1089,7 @@ def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) ->
     to it, "cases": source of a per-test runner `__monkeys_cases__`}.
     """
     timeout = float(limits["timeout_s"])
+    cpu_limit = None if limits.get("cpu_s") is None else float(limits["cpu_s"])
     cap = int(limits["output_cap_bytes"])
     workdir = ctx["workdir"]
     os.mkdir(workdir, 0o700)
@@ -908,6 +1170,12 @@ def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) ->
             if remaining <= 0:
                 timed_out = True
                 break
+            if cpu_limit is not None:  # next look: when the CPU limit could at the earliest be spent
+                cpu_left = cpu_limit - _cpu_seconds(pid)
+                if cpu_left <= 0:
+                    timed_out = True
+                    break
+                remaining = min(remaining, cpu_left)
             wait_ms = math.ceil(1000 * (remaining if pidfd >= 0 else min(remaining, 0.02)))
             for fd, _ in poller.poll(wait_ms):
                 what = watched[fd]
@@ -932,10 +1200,6 @@ def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) ->
         for fd in (pidfd, capture_r, verdict_r):
             if fd >= 0:
                 os.close(fd)
-        try:
-            os.rmdir(workdir)  # the usual case: the candidate left nothing
-        except OSError:
-            _remove_tree(workdir)
 
     text = output.decode("utf-8", "replace")
     if total > cap:
@@ -1020,15 +1284,18 @@ def main() -> None:
         "server_pid": os.getpid(),
         "devnull": os.open(os.devnull, os.O_RDONLY),
         "prctl": libc.prctl,
-        "cpu_lock": 0,
+        "seccomp": 0,
         "fd_top": 1024 if soft_nofile == resource.RLIM_INFINITY else min(soft_nofile, 1024),
         "rlimits": {},
         "cases_code": {},
+        # HOME is this server's own tmpfs and candidates share its uid: they can write there
+        "sweep_home": bool(isolation["filesystem"]) and drop is None,
     }
     ctx["keep_fds"] = frozenset(ctx["import_fds"].values())
-    lock = cpu_lock_filter() if cpus is not None else None
-    if lock is not None and _lock_cpus_probe(lock):
-        ctx["cpu_lock_program"], ctx["cpu_lock"] = lock, ctypes.addressof(lock)
+    program = syscall_filter(lock_cpus=cpus is not None)
+    blocked = _probe_filter(program, cpus is not None) if program is not None else []
+    if blocked:
+        ctx["seccomp_program"], ctx["seccomp"] = program, ctypes.addressof(program)
     gc.freeze()  # children need not copy the pages of objects a collection would touch
     write_frame(
         proto_out,
@@ -1040,7 +1307,8 @@ def main() -> None:
             "subreaper": subreaper,
             "drops_to": drop,
             "cpus": cpus,
-            "cpu_lock": bool(ctx["cpu_lock"]),
+            "cpu_lock": "sched_setaffinity" in blocked,
+            "seccomp": blocked,  # what the candidates' filter refuses, as probed here
             "isolation": isolation,
         },
     )
@@ -1048,12 +1316,11 @@ def main() -> None:
         try:
             response = run_job(dict(request["job"]), dict(request["limits"]), ctx)
         except Exception as exc:  # noqa: BLE001 - answer, so the parent never waits forever
-            response = {
-                "status": "crashed", "error_type": "fork server",
-                "detail": _tail(f"fork server error: {exc!r}"), "runtime_s": 0.0,
-                "phase": "", "cases": None, "cases_complete": False,
-            }  # fmt: skip
+            response = _server_error(exc)
         write_frame(proto_out, response)
+        if response.get("retire"):  # its scratch space is poisoned: the pool starts a fresh one
+            print(f"fork server {os.getpid()} retires: {response['retire']}", file=sys.stderr)
+            break
 
 
 if __name__ == "__main__":

@@ -267,6 +267,10 @@ def run_pool(
                         begin(server)
                         on_answer(index, frame)
                         left -= 1
+                        if frame.get("retire"):  # its cleanup failed, it exits: a fresh server
+                            server.job = None  # takes its queued jobs (forkserver.run_job)
+                            lose(server, "retired")
+                            break
                     else:
                         continue
                     if server in servers:

@@ -43,15 +43,21 @@ __all__ = ["STATUSES", "Isolation", "Limits", "Outcome", "Program", "SandboxUnav
 class Limits:
     """Resource limits for one candidate program."""
 
-    timeout_s: float = 5.0  # wall-clock per candidate
+    timeout_s: float = 5.0  # wall-clock per candidate (with cpu_s: the ceiling)
     memory_mb: int = 1024  # RLIMIT_AS
     file_size_mb: int = 16  # RLIMIT_FSIZE
     open_files: int = 64  # RLIMIT_NOFILE
     max_processes: int = 16  # RLIMIT_NPROC (effective for an unprivileged uid, i.e. run as root)
     output_cap_bytes: int = 65536  # stdout+stderr captured up to this
+    # CPU seconds of the candidate's process (a calibrated limit): it times out when it has
+    # used this much CPU, so a loaded machine cannot time out an honest program that is only
+    # waiting for a core; timeout_s still bounds the wall clock (e.g. a sleeping program).
+    cpu_s: float | None = None
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
+            if value is None and name == "cpu_s":
+                continue
             if not value > 0:
                 raise ValueError(f"Limits.{name} must be positive, got {value!r}")
 

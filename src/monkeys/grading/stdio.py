@@ -229,3 +229,39 @@ def grade_stdio(
     verdicts["tests_run"] = [done[i] + (outcome[i] is not None and bool(where[i])) for i in range(count)]
     verdicts["tests_total"] = [len(tests[p]) for p in pids]
     return verdicts
+
+
+def run_each_test(
+    runs: Sequence[tuple[str, dict, float]],
+    limits: Limits,
+    workers: int,
+    *,
+    float_tolerance: float | None = None,
+) -> list[Outcome]:
+    """One Outcome per (source, {input, output} test, wall-clock limit in s), in order.
+
+    Unlike `grade_stdio`, nothing stops at a failure: every pair runs (reference checks need
+    the verdict of every test). Pairs are batched by limit through the sandbox.
+    """
+    batches: dict[float, list[int]] = {}
+    for position, (_, _, limit) in enumerate(runs):
+        batches.setdefault(float(limit), []).append(position)
+    outcomes: list[Outcome | None] = [None] * len(runs)
+    for limit, positions in sorted(batches.items()):
+        programs = [stdio_program(runs[p][0], runs[p][1]["input"], runs[p][1]["output"],
+                                  float_tolerance) for p in positions]
+        for p, out in zip(positions, run_programs(programs, replace(limits, timeout_s=limit),
+                                                  workers), strict=True):
+            outcomes[p] = out
+    return [o for o in outcomes if o is not None]
+
+
+def drop_tests(test_json: str, drop: Sequence[tuple[str, int]]) -> str:
+    """A stdio problem's tests JSON without the (group, index in group) tests in `drop`."""
+    tests = json.loads(test_json) if test_json else {}
+    unknown = sorted({g for g, _ in drop} - set(GROUPS))
+    if unknown:
+        raise ValueError(f"unknown test group(s) {unknown}; use {list(GROUPS)}")
+    gone = set(drop)
+    kept = {g: [t for i, t in enumerate(v or []) if (g, i) not in gone] for g, v in tests.items()}
+    return json.dumps(kept, sort_keys=True)

@@ -8,12 +8,19 @@ which of the suite's top-level assertions failed (see monkeys.execution.programs
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
 from monkeys.execution.programs import Program, humaneval_program
 from monkeys.execution.sandbox import Isolation, Limits, Outcome, run_programs
+from monkeys.execution.time_limits import (
+    TimeLimitSettings,
+    effective_limit,
+    near_limit,
+    sample_limits,
+)
 
 FIRST_FAILED_CHARS = 300
 
@@ -62,25 +69,39 @@ def grade_unit_tests(
     dedupe: bool = True,
     per_test: bool = True,
     report: list[dict[str, Any]] | None = None,
+    time_limits: pd.DataFrame | None = None,
+    time_limit: TimeLimitSettings | None = None,
 ) -> pd.DataFrame:
     """Verdicts (monkeys.tables.verdicts.VERDICTS columns, plus `behaviour`: the digest of
-    what a failing candidate returned on the tests' inputs) for every sample, in sample order."""
+    what a failing candidate returned on the tests' inputs) for every sample, in sample order.
+
+    `limits.timeout_s` (`plus_limits` for the plus suite) is the ceiling; with `time_limit` in
+    calibrated mode and the reference timings `time_limits` (monkeys.execution.time_limits), each
+    sample's limit is calibrated on its problem's reference. Samples whose runtime lands near
+    their limit are rerun once (`flaky` when the runs disagree)."""
+    settings = time_limit or TimeLimitSettings(mode="flat", near_limit=0.0)
     base = build_programs(problems, samples, "test", per_test)
     plus = build_programs(problems, samples, "plus_test", per_test)
-    jobs: list[Program] = [p for p in base if p is not None]
-    if len(jobs) != len(base):
+    if any(p is None for p in base):
         raise ValueError("every problem needs a non-empty `test` suite")
-    job_limits: list[Limits] = [limits] * len(jobs)
+    ids = list(samples["problem_id"])
+    base_limits = sample_limits(base, ids, "test", limits, settings, time_limits)
+    plus_limits_ = sample_limits(plus, ids, "plus_test", plus_limits or limits, settings,
+                                 time_limits)
+    jobs: list[Program] = [p for p in base if p is not None]
+    job_limits: list[Limits] = [lim for lim in base_limits if lim is not None]
     plus_at: list[int | None] = []
-    for program in plus:
-        if program is None:
+    for program, lim in zip(plus, plus_limits_, strict=True):
+        if program is None or lim is None:
             plus_at.append(None)
         else:
             plus_at.append(len(jobs))
             jobs.append(program)
-            job_limits.append(plus_limits or limits)
-    outcomes: Sequence[Outcome] = run_programs(jobs, job_limits, workers, dedupe,
-                                               isolation=isolation, reruns=reruns, report=report)
+            job_limits.append(lim)
+    outcomes: list[Outcome] = list(run_programs(jobs, job_limits, workers, dedupe,
+                                                isolation=isolation, reruns=reruns,
+                                                report=report))
+    outcomes = _rerun_near_limit(jobs, job_limits, outcomes, settings, workers, dedupe, isolation)
     base_out = outcomes[: len(base)]
     plus_out = [None if at is None else outcomes[at] for at in plus_at]
 
@@ -106,4 +127,24 @@ def grade_unit_tests(
     verdicts["flaky"] = [o.flaky or bool(p is not None and p.flaky)
                          for o, p in zip(base_out, plus_out, strict=True)]
     verdicts["runs"] = pd.array([o.runs for o in base_out], dtype="Int32")
+    verdicts["time_limit_s"] = [effective_limit(lim) for lim in job_limits[: len(base)]]
+    verdicts["plus_time_limit_s"] = [None if at is None else effective_limit(job_limits[at])
+                                     for at in plus_at]
     return verdicts
+
+
+def _rerun_near_limit(jobs: Sequence[Program], limits: Sequence[Limits],
+                      outcomes: list[Outcome], settings: TimeLimitSettings, workers: int,
+                      dedupe: bool, isolation: Isolation | str) -> list[Outcome]:
+    """Run once more every job whose runtime landed near its limit; flaky where they disagree."""
+    near = near_limit(outcomes, limits, settings)
+    if not near:
+        return outcomes
+    again = run_programs([jobs[i] for i in near], [limits[i] for i in near], workers, dedupe,
+                         isolation=isolation)
+    outcomes = list(outcomes)
+    for i, second in zip(near, again, strict=True):
+        first = outcomes[i]
+        outcomes[i] = replace(first, flaky=first.flaky or second.status != first.status,
+                              runs=first.runs + 1)
+    return outcomes

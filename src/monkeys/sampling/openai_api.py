@@ -6,8 +6,9 @@ the prompt as one user message). At most `max_concurrency` requests are in
 flight; a request that fails with HTTP 408, 429 or 5xx, a timeout or a dropped
 connection is retried up to `max_retries` times with exponential backoff
 (`backoff_s * 2**attempt`, capped at `max_backoff_s`, with jitter, or the
-server's Retry-After when it sends one); any other HTTP error, or running out
-of retries, fails the shard with a message naming the URL and the last error.
+server's Retry-After when it sends one; `monkeys.http_retry`, shared with the
+`http` scorer); any other HTTP error, or running out of retries, fails the shard
+with a message naming the URL and the last error.
 Problems finished before the failure are kept by the sampling stage.
 
 Each request carries the sample's seed (`seed`); whether the server honours it
@@ -36,28 +37,21 @@ logged or written to provenance (only the variable's name is).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-import random
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from http.client import HTTPException
 from typing import Any
 
 from monkeys.errors import MonkeysError
+from monkeys.http_retry import JSONPoster
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, SamplingParams
 from monkeys.sampling.logprobs import tokens_through_stop
 
 log = logging.getLogger("monkeys")
-
-RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
 class OpenAIBackendError(MonkeysError, RuntimeError):
@@ -165,17 +159,18 @@ class OpenAISampler:
         cfg = self.config
         if cfg.endpoint not in ("completions", "chat"):
             raise OpenAIBackendError(f"openai endpoint must be 'completions' or 'chat', not {cfg.endpoint!r}")
-        self._api_key = None
+        api_key = None
         if cfg.api_key_env:
-            self._api_key = os.environ.get(cfg.api_key_env)
-            if not self._api_key:
+            api_key = os.environ.get(cfg.api_key_env)
+            if not api_key:
                 raise OpenAIBackendError(
                     f"model {name!r}: environment variable {cfg.api_key_env} (openai.api_key_env) "
                     "is not set; export the API key under that name")
         path = "completions" if cfg.endpoint == "completions" else "chat/completions"
         self.url = cfg.base_url.rstrip("/") + "/" + path
-        self._lock = threading.Lock()
-        self.stats = {"requests": 0, "attempts": 0, "retries": 0}
+        self._poster = JSONPoster(self.url, cfg, where=f"POST {self.url}",
+                                  error=OpenAIBackendError, api_key=api_key)
+        self.stats = self._poster.stats
         self.info = SamplerInfo(
             backend="openai",
             model=name,
@@ -192,55 +187,9 @@ class OpenAISampler:
 
     # -- HTTP ---------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        return headers
-
-    def _count(self, key: str) -> None:
-        with self._lock:
-            self.stats[key] += 1
-
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with retries on 408/429/5xx, timeouts and dropped connections."""
-        cfg = self.config
-        data = json.dumps(body).encode("utf-8")
-        self._count("requests")
-        last = ""
-        for attempt in range(cfg.max_retries + 1):
-            self._count("attempts")
-            retry_after = None
-            try:
-                request = urllib.request.Request(self.url, data=data, headers=self._headers(),
-                                                 method="POST")
-                with urllib.request.urlopen(request, timeout=cfg.timeout_s) as response:
-                    return json.loads(response.read().decode("utf-8"))
-            except urllib.error.HTTPError as exc:
-                detail = exc.read()[:300].decode("utf-8", errors="replace").strip()
-                last = f"HTTP {exc.code}: {detail or exc.reason}"
-                if exc.code not in RETRYABLE_STATUS:
-                    raise OpenAIBackendError(f"POST {self.url}: {last}") from None
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-            except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException) as exc:
-                reason = getattr(exc, "reason", exc)
-                last = f"{type(reason).__name__}: {reason}"
-            except json.JSONDecodeError as exc:
-                last = f"response is not JSON ({exc})"
-            if attempt == cfg.max_retries:
-                break
-            delay = min(cfg.max_backoff_s, cfg.backoff_s * 2 ** attempt) * (0.5 + random.random() / 2)
-            if retry_after:
-                try:
-                    delay = min(cfg.max_backoff_s, float(retry_after))
-                except ValueError:
-                    pass
-            self._count("retries")
-            log.warning("openai: %s from %s; retry %d/%d in %.2f s", last, self.url, attempt + 1,
-                        cfg.max_retries, delay)
-            time.sleep(delay)
-        raise OpenAIBackendError(
-            f"POST {self.url}: giving up after {cfg.max_retries + 1} attempts; last error: {last}")
+        """POST with retries (`monkeys.http_retry`)."""
+        return self._poster.post(body)
 
     # -- one request ----------------------------------------------------------
 

@@ -1,9 +1,10 @@
-"""Part files of a sampling shard: finished problems kept on disk until the shard is complete.
+"""Part files of a shard: finished problems kept on disk until the shard is complete.
 
+Used by sample shards (the SAMPLES table) and score shards (SCORES, `monkeys.stages.score`).
 `<out>.part/` holds `job.json` (a fingerprint of everything that determines the
-shard's samples) and one Parquet file per finished problem, `NNNNNN.parquet`
+shard's rows) and one Parquet file per finished problem, `NNNNNN.parquet`
 (the problem's position in the shard), each written atomically. A rerun of the
-same job reads the finished problems and samples only the rest; a rerun with a
+same job reads the finished problems and does only the rest; a rerun with a
 different fingerprint (other params, code, problems or weights) discards them.
 The shard's output appears, atomically, only when every problem is done, and
 the part folder is removed after that.
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from monkeys.atomic import write_text_atomic
 from monkeys.hashing import sha256_bytes
@@ -34,12 +36,14 @@ def fingerprint(fields: Mapping[str, Any]) -> str:
 
 
 class ShardParts:
-    """The finished problems of one shard, kept next to its output."""
+    """The finished problems of one shard, kept next to its output, as tables of `schema`
+    (SAMPLES for a sample shard, SCORES for a score shard)."""
 
-    def __init__(self, out: str | Path, key: str):
+    def __init__(self, out: str | Path, key: str, schema: pa.Schema = SAMPLES):
         out = Path(out)
         self.dir = out.with_name(out.name + ".part")
         self.key = key
+        self.schema = schema
 
     def _path(self, position: int) -> Path:
         return self.dir / f"{position:06d}.parquet"
@@ -61,7 +65,7 @@ class ShardParts:
         done = {}
         for path in sorted(self.dir.glob("[0-9]*.parquet")):
             try:
-                done[int(path.stem)] = read_table(path, SAMPLES)
+                done[int(path.stem)] = read_table(path, self.schema)
             except ValueError as exc:
                 log.warning("ignoring unreadable part %s (%s)", path, exc)
                 path.unlink(missing_ok=True)
@@ -69,7 +73,7 @@ class ShardParts:
 
     def write(self, position: int, frame: pd.DataFrame) -> None:
         """Keep one finished problem (atomic: a killed write leaves no part)."""
-        write_table(frame, self._path(position), SAMPLES)
+        write_table(frame, self._path(position), self.schema)
 
     def remove(self) -> None:
         """Delete the part folder (after the shard's output is written)."""

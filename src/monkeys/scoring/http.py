@@ -34,8 +34,9 @@ URL is `base_url` without a trailing `/v1`, plus the endpoint; `url` overrides i
 One request per sample, up to `max_concurrency` in flight. HTTP 408/409/425/429
 and 5xx, timeouts and dropped connections are retried up to `max_retries` times
 with exponential backoff (`backoff_s * 2**attempt`, capped at `max_backoff_s`, with
-jitter, or the server's Retry-After); any other 4xx, a malformed answer, or running
-out of retries fails the shard with an error naming the scorer and the URL
+jitter, or the server's Retry-After; `monkeys.http_retry`, shared with sampling's
+`openai` backend); any other 4xx, a malformed answer, or running out of retries
+fails the shard with an error naming the scorer and the URL
 (finished problems are kept by the stage). Requests are greedy and seeded, so a
 score depends only on the sample and the server. llama.cpp's server reuses the
 previous request's prompt prefix and its kernels depend on the batch size, so start
@@ -47,26 +48,17 @@ Bearer token; it is never logged (only the variable's name is).
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 import os
-import random
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.client import HTTPException
 from typing import Any
 
+from monkeys.http_retry import JSONPoster
 from monkeys.scoring.base import Score, ScoreRequest, ScorerInfo, ScoringError, render, run_groups
 
-log = logging.getLogger("monkeys")
-
 METHODS = ("logprob", "judge", "classify", "pooling", "score")
-RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 DEFAULT_JUDGE = ("{{prompt}}{{completion}}\n\n"
                  "Question: Is the solution above correct? Answer Yes or No.\nAnswer:")
 DEFAULT_TEMPLATES = {"logprob": "{{prompt}}", "judge": DEFAULT_JUDGE,
@@ -258,15 +250,16 @@ class HTTPScorer:
         self.name = name
         self.config = HTTPConfig.from_config(name, config)
         self.url = self.config.endpoint_url()
-        self._api_key = None
+        api_key = None
         if self.config.api_key_env:
-            self._api_key = os.environ.get(self.config.api_key_env)
-            if not self._api_key:
+            api_key = os.environ.get(self.config.api_key_env)
+            if not api_key:
                 raise ScoringError(
                     f"scorer {name!r}: environment variable {self.config.api_key_env} "
                     "(http.api_key_env) is not set; export the API key under that name")
-        self._lock = threading.Lock()
-        self.stats = {"requests": 0, "attempts": 0, "retries": 0}
+        self._poster = JSONPoster(self.url, self.config, where=f"scorer {name!r}: POST {self.url}",
+                                  error=ScoringError, api_key=api_key)
+        self.stats = self._poster.stats
         cfg = self.config
         self.info = ScorerInfo(backend="http", scorer=name, details={
             "url": self.url, "served_model": cfg.model, "method": cfg.method,
@@ -274,52 +267,9 @@ class HTTPScorer:
             "api_key_env": cfg.api_key_env,     # the variable's name, never its value
         })
 
-    def _count(self, key: str) -> None:
-        with self._lock:
-            self.stats[key] += 1
-
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with retries on 408/429/5xx, timeouts and dropped connections."""
-        cfg = self.config
-        data = json.dumps(body).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        where = f"scorer {self.name!r}: POST {self.url}"
-        self._count("requests")
-        last = ""
-        for attempt in range(cfg.max_retries + 1):
-            self._count("attempts")
-            retry_after = None
-            try:
-                request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
-                with urllib.request.urlopen(request, timeout=cfg.timeout_s) as response:
-                    return json.loads(response.read().decode("utf-8"))
-            except urllib.error.HTTPError as exc:
-                detail = exc.read()[:300].decode("utf-8", errors="replace").strip()
-                last = f"HTTP {exc.code}: {detail or exc.reason}"
-                if exc.code not in RETRYABLE_STATUS:
-                    raise ScoringError(f"{where}: {last}") from None
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-            except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException) as exc:
-                reason = getattr(exc, "reason", exc)
-                last = f"{type(reason).__name__}: {reason}"
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                last = f"the answer is not JSON ({exc})"
-            if attempt == cfg.max_retries:
-                break
-            delay = min(cfg.max_backoff_s, cfg.backoff_s * 2 ** attempt) * (0.5 + random.random() / 2)
-            if retry_after:
-                try:
-                    delay = min(cfg.max_backoff_s, float(retry_after))
-                except ValueError:
-                    pass
-            self._count("retries")
-            log.warning("%s: %s; retry %d/%d in %.2f s", where, last, attempt + 1, cfg.max_retries,
-                        delay)
-            time.sleep(delay)
-        raise ScoringError(f"{where}: giving up after {cfg.max_retries + 1} attempts; "
-                           f"last error: {last}")
+        """POST with retries (`monkeys.http_retry`)."""
+        return self._poster.post(body)
 
     def score_one(self, request: ScoreRequest) -> Score:
         """One sample's score (one request)."""

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from monkeys.execution.sandbox import Isolation, Limits
+from monkeys.execution.time_limits import TIME_LIMITS, TimeLimitSettings
 from monkeys.grading.unit_tests import grade_unit_tests
 from monkeys.tables.datasets import PROBLEMS, STRONG_TESTS
 from monkeys.tables.io import read_table, write_table
@@ -50,12 +51,20 @@ def _describe(report: list[dict[str, Any]]) -> str:
             f"read-only filesystem: {all(i.get('filesystem') for i in iso)}"
             + (f" ({iso[0].get('why')})" if iso[0].get("why") else "")
             + f", CPUs per server: {[r.get('cpus') for r in report]}, "
-            f"CPUs locked: {all(r.get('cpu_lock') for r in report)}")
+            f"CPUs locked: {all(r.get('cpu_lock') for r in report)}, "
+            f"candidates' system calls refused: {_refused_by_all(report)}")
+
+
+def _refused_by_all(report: list[dict[str, Any]]) -> str:
+    """What every fork server's seccomp filter refuses (forkserver.FILTER_DEFENCES), in order."""
+    lists = [r.get("seccomp") or [] for r in report]
+    common = [name for name in lists[0] if all(name in other for other in lists[1:])]
+    return "; ".join(common) or "none"
 
 
 def _grade(grader: str, problems: pd.DataFrame, samples: pd.DataFrame,
            execution: Mapping[str, Any], report: list[dict[str, Any]],
-           grading: str = "paper") -> pd.DataFrame:
+           grading: str = "paper", time_limits: pd.DataFrame | None = None) -> pd.DataFrame:
     limits, plus_limits = limits_from(execution)
     workers = int(execution["workers"])
     if grader == "unit_tests":
@@ -63,7 +72,8 @@ def _grade(grader: str, problems: pd.DataFrame, samples: pd.DataFrame,
             problems, samples, limits, workers, plus_limits=plus_limits,
             isolation=isolation_from(execution), reruns=int(execution.get("reruns", 0)),
             dedupe=bool(execution.get("dedupe", True)),
-            per_test=bool(execution.get("per_test", True)), report=report)
+            per_test=bool(execution.get("per_test", True)), report=report,
+            time_limits=time_limits, time_limit=TimeLimitSettings.from_config(execution))
     if grader == "stdio":
         from monkeys.grading.stdio import grade_stdio
 
@@ -162,6 +172,7 @@ def execute_shard(
     strong_tests_path: str | Path | None = None,
     grading: str = "paper",
     regrade: bool = False,
+    time_limits_path: str | Path | None = None,
 ) -> None:
     """Run every sample of a shard against its tests in the sandbox; write verdicts.
 
@@ -169,12 +180,15 @@ def execute_shard(
     with `strong_tests_path`, generated strong tests are the plus suite where the dataset
     ships none. Math samples are graded by the dataset's `grading` rule ("paper" or "lenient").
     An imported sample's label decides its `passed` unless `regrade` (`imported_labels`).
+    With `time_limits_path` (the calibrate_limits stage's table), unit-test candidates get
+    limits calibrated on their problem's reference (monkeys.execution.time_limits).
     """
     problems = read_table(problems_path, PROBLEMS)
     if strong_tests_path:
         problems = with_strong_tests(problems, read_table(strong_tests_path,
                                                                  STRONG_TESTS))
     samples = read_table(samples_path, SAMPLES)
+    time_limits = read_table(time_limits_path, TIME_LIMITS) if time_limits_path else None
     by_problem = problems.set_index("problem_id")["grader"] if "grader" in problems else None
     graders = (samples["problem_id"].map(by_problem).fillna("unit_tests").replace("", "unit_tests")
                if by_problem is not None else pd.Series("unit_tests", index=samples.index))
@@ -182,7 +196,7 @@ def execute_shard(
     frames = []
     for grader, part in samples.groupby(graders, sort=False):
         frame = _grade(str(grader), problems, part.reset_index(drop=True), execution, report,
-                       grading)
+                       grading, time_limits)
         frame.index = part.index
         frames.append(frame)
     verdicts = pd.concat(frames).sort_index() if frames else VERDICTS.empty_table().to_pandas()

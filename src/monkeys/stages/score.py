@@ -17,9 +17,7 @@ name takes that scorer's score shards (`attach_scores`).
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,7 +25,6 @@ from typing import Any
 
 import pandas as pd
 
-from monkeys.atomic import write_text_atomic
 from monkeys.hashing import code_hash, module_closure, sha256_bytes
 from monkeys.sampling.parts import ShardParts, fingerprint
 from monkeys.sampling.progress import Progress
@@ -50,37 +47,6 @@ __all__ = ["ScoresMismatchError", "apply_score_choice", "attach_scores", "score_
 OPERATIONAL = {"http": {"base_url", "url", "api_key_env", "max_concurrency", "max_retries",
                         "backoff_s", "max_backoff_s", "timeout_s"}}
 NOT_SCORING = ("resources", "threads")
-
-
-class ScoreParts(ShardParts):
-    """Finished problems of a score shard: ShardParts' layout and rules, the SCORES table."""
-
-    def open(self) -> dict[int, pd.DataFrame]:
-        """Finished problems by position (none for a new job or another job's leftovers)."""
-        job = self.dir / "job.json"
-        if self.dir.exists():
-            try:
-                key = json.loads(job.read_text())["key"]
-            except (OSError, ValueError, KeyError):
-                key = None
-            if key != self.key:
-                log.info("discarding %s: left by a job with other settings", self.dir)
-                shutil.rmtree(self.dir)
-        if not self.dir.exists():
-            self.dir.mkdir(parents=True)
-            write_text_atomic(job, json.dumps({"key": self.key}) + "\n")
-        done = {}
-        for path in sorted(self.dir.glob("[0-9]*.parquet")):
-            try:
-                done[int(path.stem)] = read_table(path, SCORES)
-            except ValueError as exc:
-                log.warning("ignoring unreadable part %s (%s)", path, exc)
-                path.unlink(missing_ok=True)
-        return done
-
-    def write(self, position: int, frame: pd.DataFrame) -> None:
-        """Keep one finished problem (atomic: a killed write leaves no part)."""
-        write_table(frame, self._path(position), SCORES)
 
 
 def _weights_here(manifest: str | Path | None, spec: Mapping[str, Any]) -> Weights:
@@ -188,7 +154,8 @@ def score_shard(samples_path: str | Path, problems_path: str | Path, out: str | 
     model = str(samples["model"].iat[0]) if len(samples) else ""
     dataset = str(samples["dataset"].iat[0]) if len(samples) else ""
     weights = _weights_here(manifest, scorer_spec.get("weights") or {})
-    parts = ScoreParts(out, job_key(scorer=scorer, spec=scorer_spec, groups=groups, weights=weights))
+    parts = ShardParts(out, job_key(scorer=scorer, spec=scorer_spec, groups=groups, weights=weights),
+                       SCORES)
     done = parts.open()
     todo = [i for i in range(len(groups)) if i not in done]
     label = f"{scorer} on {model}/{dataset} {Path(samples_path).stem}"

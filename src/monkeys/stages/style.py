@@ -73,10 +73,15 @@ def sample_findings(problems: pd.DataFrame, samples: pd.DataFrame, verdicts: pd.
         samples[[*KEY, "completion"]], on=KEY, how="left", validate="one_to_one")
     weak = merged[merged["passed"].fillna(False).astype(bool)].reset_index(drop=True)
     where = f"{merged['model'].iat[0]}/{merged['dataset'].iat[0]}" if len(merged) else "?"
-    if weak["plus_passed"].isna().any():
-        raise MonkeysError(
-            f"{where}: no strong verifier for {weak.loc[weak['plus_passed'].isna(), 'problem_id'].iat[0]}"
-            "; use a dataset with plus tests or set the dataset's `strong_tests`")
+    unjudged = weak["plus_passed"].isna()
+    if len(weak) and unjudged.all():
+        raise MonkeysError(f"{where}: no strong verifier for any problem; use a dataset with plus "
+                           "tests or set the dataset's `strong_tests`")
+    if unjudged.any():  # no plus test and none could be generated: left out, as in `verifiers`
+        log.warning("%s: %d problems without a strong test left out of the style analysis: %s",
+                    where, weak.loc[unjudged, "problem_id"].nunique(),
+                    ", ".join(sorted(set(weak.loc[unjudged, "problem_id"]))[:10]))
+        weak = weak[~unjudged].reset_index(drop=True)
     if weak["completion"].isna().any():
         raise MonkeysError(f"{where}: verdicts without samples (rerun the sample shards)")
     by_id = problems.set_index("problem_id")

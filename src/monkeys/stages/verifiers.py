@@ -33,14 +33,26 @@ from monkeys.tables.verifiers import UTILITY, VERIFIER_CURVES
 log = logging.getLogger("monkeys")
 
 
+def with_strong_verifier(counts: pd.DataFrame) -> pd.DataFrame:
+    """The problems that have a strong verdict (`num_plus_correct`); the others (no plus test
+    and no generated one could be made) are dropped with a warning, so `num_problems` of the
+    curves counts only the kept ones. Raises when no problem has one."""
+    missing = counts["num_plus_correct"].isna()
+    where = f"{counts['model'].iat[0]}/{counts['dataset'].iat[0]}" if len(counts) else "?"
+    if missing.all():
+        raise MonkeysError(f"{where}: no strong verifier for any problem; use a dataset with plus "
+                           f"tests or set the dataset's `strong_tests`")
+    if missing.any():
+        log.warning("%s: %d of %d problems have no strong test and are left out of the verifier "
+                    "figures: %s", where, int(missing.sum()), len(counts),
+                    ", ".join(counts.loc[missing, "problem_id"].head(10)))
+    return counts[~missing].reset_index(drop=True)
+
+
 def verifier_tables(counts: pd.DataFrame, *, costs: list[float], resamples: int, seed: int,
                     confidence: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(curves over k, utility over k for each false-positive cost) for one (model, dataset)."""
-    if counts["num_plus_correct"].isna().any():
-        missing = counts.loc[counts["num_plus_correct"].isna(), "problem_id"].iat[0]
-        raise MonkeysError(
-            f"{counts['model'].iat[0]}/{counts['dataset'].iat[0]}: no strong verifier for "
-            f"{missing}; use a dataset with plus tests or set the dataset's `strong_tests`")
+    counts = with_strong_verifier(counts)
     n = counts["n"].to_numpy(np.int64)
     w = counts["num_correct"].to_numpy(np.int64)
     t = counts["num_plus_correct"].to_numpy(np.int64)

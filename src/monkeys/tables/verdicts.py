@@ -29,4 +29,8 @@ VERDICTS = pa.schema([
                                                 # monkeys.stages.execute.answers)
     ("flaky", pa.bool_()),                      # reruns (execution.reruns) disagreed
     ("runs", pa.int32()),                       # executions per program (1 + reruns)
+    ("time_limit_s", pa.float64()),             # the wall-clock limit that judged `test`
+                                                # (calibrated on the reference, or the flat
+                                                # execution.timeout_s); null = not executed
+    ("plus_time_limit_s", pa.float64()),        # the same for `plus_test`
 ])

@@ -6,6 +6,12 @@ on a run's samples with the generated tests and, when given HumanEval+, the offi
 
     python -m monkeys.testgen.compare results/samples/gemma3-270m/humaneval/*.parquet \\
         [--official ../shared/data/humanevalplus-v0.1.10.jsonl.gz] [--seed 1234]
+
+and, with `--canonical DATASET [--source FILE]`, the strong-test coverage of a whole dataset and
+how many of its canonical (corrected) solutions its generated tests reject (must be none):
+
+    python -m monkeys.testgen.compare --canonical humaneval
+    python -m monkeys.testgen.compare --canonical mbppplus --source ../shared/data/mbppplus-767efcc.jsonl.gz
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from monkeys.execution.programs import humaneval_program
 from monkeys.execution.sandbox import Limits, run_programs
 from monkeys.tables.io import read_tables
 from monkeys.tables.samples import SAMPLES
-from monkeys.testgen.generate import TestgenSettings, generate_strong_tests
+from monkeys.testgen.generate import TestgenSettings, _metadata, generate_strong_tests
+from monkeys.testgen.references import best_reference
 
 
 def strong_verdicts(
@@ -50,17 +57,69 @@ def strong_verdicts(
     return out
 
 
+def canonical_verdicts(problems: pd.DataFrame, tests: pd.DataFrame, limits: Limits,
+                       workers: int) -> pd.DataFrame:
+    """Per problem: `status` of its best reference solution (`references.best_reference`, the
+    one that computed the expected outputs: HumanEval+'s corrected solution on HumanEval) run
+    as a candidate against its generated `plus_test` ("none": no strong test), and `detail`.
+    A correct strong test passes every one of them."""
+    plus = tests.set_index("problem_id")["plus_test"]
+    rows, programs = [], []
+    for row in problems.itertuples(index=False):
+        ref = best_reference(row.problem_id, row.entry_point, row.prompt, row.canonical_solution,
+                             _metadata(getattr(row, "metadata", "{}")))
+        body = plus.get(row.problem_id, "")
+        rows.append(row.problem_id)
+        programs.append(humaneval_program(ref.prompt, ref.solution, body, row.entry_point)
+                        if body else None)
+    index = [i for i, program in enumerate(programs) if program is not None]
+    outcomes = run_programs([programs[i] for i in index], limits, workers=workers)
+    status, detail = ["none"] * len(rows), [""] * len(rows)
+    for i, outcome in zip(index, outcomes, strict=True):
+        status[i], detail[i] = outcome.status, outcome.detail
+    return pd.DataFrame({"problem_id": rows, "status": status, "detail": detail})
+
+
+def canonical_report(dataset: str, source: dict | None, seed: int, num_inputs: int, workers: int,
+                     timeout_s: float) -> int:
+    """Print the strong-test coverage of a dataset and the false-positive rate of its
+    canonical solutions against the generated tests; 1 when some canonical solution fails."""
+    problems = normalise(dataset, read_source(source or DATASETS[dataset].default_source))
+    problems = problems[problems["grader"] == "unit_tests"].reset_index(drop=True)
+    started = time.perf_counter()
+    tests = generate_strong_tests(problems, seed, workers=workers,
+                                  settings=TestgenSettings(num_inputs=num_inputs))
+    made = time.perf_counter() - started
+    verdicts = canonical_verdicts(problems, tests, Limits(timeout_s=timeout_s), workers)
+    covered = int((tests["plus_test"] != "").sum())
+    failed = verdicts[~verdicts["status"].isin(["passed", "none"])]
+    print(f"{dataset}: strong-test coverage {covered}/{len(problems)}; generated in {made:.1f} s, "
+          f"{int(tests['num_inputs'].sum())} inputs ({int(tests['num_generated'].sum())} mutated); "
+          f"canonical solutions rejected by their generated tests: {len(failed)}/{covered} "
+          f"(false-positive rate {len(failed) / max(covered, 1):.3f})")
+    for row in failed.itertuples():
+        print(f"  {row.problem_id}: {row.status}: {(row.detail.strip().splitlines() or [''])[-1]}")
+    return 1 if len(failed) else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m monkeys.testgen.compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("samples", nargs="+", help="sample shards (HumanEval)")
+    parser.add_argument("samples", nargs="*", help="sample shards (HumanEval)")
     parser.add_argument("--official", help="a HumanEval+ file, to compare with its plus tests")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--num-inputs", type=int, default=TestgenSettings.num_inputs)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=20.0, help="per program, seconds")
     parser.add_argument("--examples", type=int, default=3)
+    parser.add_argument("--canonical", metavar="DATASET",
+                        help="instead of samples: check a whole dataset's canonical solutions "
+                             "against its generated tests (coverage, false positives)")
+    parser.add_argument("--source", help="with --canonical: the dataset's file (else its default)")
     args = parser.parse_args(argv)
+    if args.canonical:
+        return canonical_report(args.canonical, {"path": args.source} if args.source else None,
+                                args.seed, args.num_inputs, args.workers, args.timeout)
 
     samples = read_tables(args.samples, SAMPLES)
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))

@@ -3,9 +3,15 @@ mutation, validation against the reference solution in the sandbox, and a `plus_
 
 `generate_strong_tests(problems, seed)` is the entry point; see its docstring. Per problem:
 
+0. Reference: the best available (`references.best_reference`): a HumanEval+/MBPP+ row's
+   own corrected solution and contract; for plain HumanEval, the HumanEval+ corrected
+   solution, contract and atol the package ships; else the row's canonical solution.
 1. Seed inputs: the literal arguments of every call to ``candidate(...)`` (or to the entry
    point by name, as MBPP's asserts do) in the problem's `test` (`literals.literal_inputs`)
-   and in the prompt's doctest examples, plus EvalPlus `base_input` when the metadata has it.
+   and in the prompt's doctest examples, plus EvalPlus `base_input` when the metadata or
+   the shipped reference has it. A problem with none of these (HumanEval/38, /50 without
+   the shipped references: their tests call the entry point on computed strings) is seeded
+   from its signature's annotations (`signature.signature_inputs`).
 2. Candidates: mutations of the seeds and of earlier mutants (`mutate.mutate_input`), drawn
    with a `random.Random` seeded from (seed, problem id), deduplicated by their source text,
    `candidates_per_input` times as many as wanted.
@@ -22,11 +28,14 @@ mutation, validation against the reference solution in the sandbox, and a `plus_
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import logging
 import math
 import random
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +46,10 @@ from monkeys.execution.sandbox import Limits, run_programs
 from monkeys.testgen.harness import reference_check
 from monkeys.testgen.literals import LiteralError, literal_inputs, to_source
 from monkeys.testgen.mutate import learn_domains, mutate_input
+from monkeys.testgen.references import best_reference
+from monkeys.testgen.signature import signature_inputs
+
+log = logging.getLogger("monkeys")
 
 STRONG_TESTS_COLUMNS = ["problem_id", "plus_test", "num_inputs", "num_seed_inputs", "num_generated",
                         "num_discarded"]
@@ -180,11 +193,35 @@ def candidate_inputs(
     return out
 
 
-def with_contract(prompt: str, canonical_solution: str, contract: str | None) -> str:
-    """HumanEval+-style reference with its input contract (asserts) at the top of the body."""
+def with_contract(prompt: str, canonical_solution: str, contract: str | None,
+                  entry_point: str = "") -> str:
+    """The reference with its EvalPlus input contract (asserts) at the top of the entry
+    point's body, after its docstring, indented like the body: HumanEval+ prompts end inside
+    the function, MBPP+ solutions hold the whole function (its prompt is a docstring)."""
+    source = prompt + canonical_solution
     if not contract:
-        return prompt + canonical_solution
-    return prompt + contract + canonical_solution
+        return source
+    fallback = prompt + contract + canonical_solution
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return fallback
+    function = next((node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                     and node.name == entry_point), None)
+    if function is None:
+        return fallback
+    body = function.body
+    first = body[1] if len(body) > 1 and _is_docstring(body[0]) else body[0]
+    lines = source.splitlines(keepends=True)
+    if first.lineno == function.lineno or lines[first.lineno - 1][: first.col_offset].strip():
+        return fallback  # a body on the def line or after a `;`: leave it
+    asserts = textwrap.indent(textwrap.dedent(contract.strip("\n")), " " * first.col_offset)
+    return "".join(lines[: first.lineno - 1]) + asserts + "\n" + "".join(lines[first.lineno - 1 :])
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str))
 
 
 def validator_program(
@@ -291,17 +328,33 @@ def generate_strong_tests(
     """
     settings = settings or TestgenSettings()
     plans = []
+    origins: dict[str, int] = {}
+    from_signature = 0
     for row in problems.itertuples(index=False):
         meta = _metadata(getattr(row, "metadata", "{}"))
         grader = getattr(row, "grader", "unit_tests") or "unit_tests"
         usable = grader == "unit_tests" and bool(row.canonical_solution) and bool(row.entry_point)
-        seeds = seed_inputs(row.test, row.entry_point, meta, row.prompt) if usable else []
+        ref = best_reference(row.problem_id, row.entry_point, row.prompt, row.canonical_solution,
+                             meta)
+        origins[ref.origin] = origins.get(ref.origin, 0) + usable
+        if ref.atol is not None:
+            meta = {**meta, "atol": max(ref.atol, _atol(meta))}
+        seeds = seed_inputs(row.test, row.entry_point,
+                            {**meta, "base_input": [*(meta.get("base_input") or []),
+                                                    *ref.base_inputs]},
+                            row.prompt) if usable else []
+        if usable and not seeds:  # no literal input anywhere: inputs from the signature
+            seeds = signature_inputs(ref.prompt + ref.solution, row.entry_point)
+            from_signature += bool(seeds)
         rng = random.Random(problem_seed(seed, row.problem_id))
         wanted = settings.num_inputs * settings.candidates_per_input
         mutants = candidate_inputs(seeds, wanted, rng, row.prompt)
-        reference = row.prompt + row.canonical_solution
-        checked = with_contract(row.prompt, row.canonical_solution, meta.get("contract"))
+        reference = ref.prompt + ref.solution
+        checked = with_contract(ref.prompt, ref.solution, ref.contract, row.entry_point)
         plans.append((row, meta, seeds, mutants, reference, checked))
+    log.info("strong-test references: %s; %d problems seeded from their signature only",
+             ", ".join(f"{n} {origin}" for origin, n in sorted(origins.items())) or "none",
+             from_signature)
     jobs = [(checked, row.entry_point, [*seeds, *mutants], len(seeds), meta.get("oracle", "exact"),
              _atol(meta)) for row, meta, seeds, mutants, _, checked in plans if seeds]
     verdicts = iter(validate_inputs(jobs, settings, workers) if jobs else [])
