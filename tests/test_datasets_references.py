@@ -72,14 +72,23 @@ def test_mbpp_with_generated_tests(name, file):
 
 
 def test_all_of_humaneval_with_generated_tests():
+    """Every problem gets a strong test (HumanEval/38 and /50, whose tests use only random
+    strings, from HumanEval+'s base inputs). Expected outputs come from HumanEval+'s corrected
+    references, so an original canonical solution fails them only where HumanEval+ changed
+    the reference (a wrong or too-slow original), never elsewhere."""
+    from monkeys.testgen.references import shipped_references
+
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
     tests = generate_strong_tests(problems, seed=1234, settings=TestgenSettings(num_inputs=10))
-    # every problem but two gets a strong test: HumanEval/38 and /50 test only with random
-    # strings built at run time, so there is no literal input to start from
-    assert set(tests.loc[tests["plus_test"] == "", "problem_id"]) == {"HumanEval/38", "HumanEval/50"}
+    assert (tests["plus_test"] != "").all()
     assert tests["num_generated"].sum() > 1400
     merged = problems.drop(columns="plus_test").merge(tests[["problem_id", "plus_test"]], on="problem_id")
-    assert _failures(merged, "plus_test") == []
+    corrected = {pid for pid, row in shipped_references().items()
+                 if row["solution"].strip()
+                 != problems.set_index("problem_id").at[pid, "canonical_solution"].strip()}
+    failures = {pid for pid, _, _ in _failures(merged, "plus_test")}
+    assert failures <= corrected, failures - corrected
+    assert len(failures) <= 25  # 19 measured (e.g. /39, /55: too slow beside the corrected one)
 
 
 def _mbppplus_row(task: int, entry: str, code: str, assertion: str, inputs: list) -> dict:

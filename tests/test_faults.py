@@ -29,7 +29,9 @@ from monkeys.hashing import sha256_file
 from monkeys.provenance import read_record, write_record
 
 # Columns that measure time, the only ones allowed to differ between two runs.
-TIMING = {"wall_s", "sample_wall_s", "runtime_s"}
+TIMING = {"wall_s", "sample_wall_s", "runtime_s",
+          # calibrated time limits: the reference's measured time, and the limits drawn from it
+          "reference_s", "max_case_s", "time_limit_s", "plus_time_limit_s"}
 TEMP = re.compile(r"^\..+\.tmp-\d+$")  # what tables, figures and records are written as first
 # Written next to an artifact by its job, after it: its provenance record and (figures) the
 # lineage tree shown in the report.

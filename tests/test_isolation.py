@@ -585,8 +585,10 @@ def cleanup_poisons(sentinel_dir: str) -> list[Hostile]:
         poison("unwritable_dir", "os.mkdir('ro')\nopen('ro/f', 'w').write('x')\n"
                "os.mkdir('ro/sub')\nos.chmod('ro/sub', 0o500)\nos.chmod('ro', 0o500)"),
         poison("many_files", "for i in range(3000):\n    open(f'f{i}', 'w').close()"),
-        poison("fill_inodes", "i = 0\ntry:\n    while True:\n"
-               "        os.mkdir(f'i{i}')\n        i += 1\nexcept OSError:\n    pass"),
+        # the private tmpfs holds 64 inodes per MB; bounded, for a container's tmpfs has no such
+        # limit and its inodes are charged to the container's memory
+        poison("fill_inodes", "try:\n    for i in range(20000):\n"
+               "        os.mkdir(f'i{i}')\nexcept OSError:\n    pass"),
         poison("fill_disk", "try:\n    with open('big', 'wb') as fh:\n        while True:\n"
                "            fh.write(b'x' * 1048576)\n            fh.flush()\nexcept OSError:\n"
                "    pass\ntry:\n    with open('../big', 'wb') as fh:\n"

@@ -370,3 +370,25 @@ def test_detail_is_the_same_in_every_run_object_addresses_masked() -> None:
     assert first.status == "error" and first.detail == second.detail
     assert "<__main__.Thing object at 0x…> <built-in function print>" in first.detail
     assert not re.search(r"0x[0-9a-f]", first.detail), first.detail
+
+
+def test_the_syscall_filter_keeps_what_honest_programs_use() -> None:
+    """Threads (glibc falls back from clone3 to clone), subprocesses, asyncio and
+    multiprocessing.Pipe (AF_UNIX stream socketpairs), AF_INET sockets all work under the
+    candidates' seccomp filter; a named unix socket (what it refuses) fails with EPERM."""
+    program = (
+        "import asyncio, multiprocessing, socket, subprocess, sys, threading\n"
+        "box = []\n"
+        "t = threading.Thread(target=box.append, args=(1,))\nt.start()\nt.join()\n"
+        "assert box == [1]\n"
+        "assert subprocess.run([sys.executable, '-c', 'print(2)'], capture_output=True,"
+        " text=True).stdout == '2\\n'\n"
+        "async def three():\n    return 3\n"
+        "assert asyncio.run(three()) == 3\n"
+        "a, b = multiprocessing.Pipe()\na.send(4)\nassert b.recv() == 4\n"
+        "socket.socket(socket.AF_INET6, socket.SOCK_STREAM).close()\n"
+        "try:\n    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "except PermissionError:\n    pass\nelse:\n    raise SystemExit('unix socket allowed')\n"
+    )
+    outcome = run_one(program, Limits(timeout_s=10.0))
+    assert outcome.status == "passed", outcome.detail

@@ -199,7 +199,8 @@ def test_workflow_config_reads_the_default_only_without_files(tmp_path):
     my = write_config(tmp_path / "my.yaml", USER_CONFIG)
     config, source = workflow_config(read_config_file(my), [my], default)
     assert set(config["models"]) == {"hosted"} and source["kind"] == "files"
-    assert config["datasets"]["humaneval"] == {"limit": 3, "grading": "paper"}
+    assert config["datasets"]["humaneval"] == {"limit": 3, "grading": "paper",
+                                               "drop_false_negative_tests": False}
     with pytest.raises(ConfigError, match="whole experiment"):
         workflow_config({"seed": 1}, [my], default)
 

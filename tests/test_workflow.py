@@ -34,6 +34,7 @@ def test_dry_run_multi_model_multi_dataset(tmp_path, default_config):
         "plot_cost": datasets * 2,
         "plot_selection": datasets * 2,
         "verification_gap": datasets,
+        "calibrate_limits": datasets,  # the references' timings (calibrated time limits)
         "plot_verification_gap": datasets * 2,
         # The default config generates strong tests for humaneval (not for the alias):
         "generate_tests": 1,

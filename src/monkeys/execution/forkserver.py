@@ -11,7 +11,11 @@ Once, at start, the server pins itself to the CPUs its pool gave it (MONKEYS_CPU
 and each candidate runs under a seccomp filter that refuses sched_setaffinity, so a candidate
 that starts many processes or threads competes only with itself (and the servers sharing its
 CPUs, when workers outnumber CPUs): a neighbour's fork bomb cannot push an honest candidate past
-its time limit.
+its time limit. The same filter refuses sockets of any family but AF_INET/AF_INET6 (no host
+unix sockets, netlink, vsock, packet sockets), new user namespaces, clone3, io_uring, bpf and
+userfaultfd (see `syscall_filter`); the ready frame lists what it probed working ("seccomp").
+After each job the server removes the candidate's files without recursion (`_remove_tree`);
+when that fails, the candidate gets `crashed` and the server retires, so its pool replaces it.
 It also isolates itself (best effort, reported in its ready frame): a fresh network namespace
 (no interfaces but a downed loopback), and a private mount namespace in which every mount is
 read-only, /tmp, /var/tmp, /home, /root, /dev/shm and /run/user are empty, and its

@@ -150,7 +150,12 @@ def container_command(isolation: Isolation, workers: int, memory_mb: int, max_pr
     # fork server; plus /tmp, the relay and the interpreter's page cache.
     memory = int(workers) * (int(memory_mb) + int(isolation.disk_mb) + 64) + 16 + 256
     pids = int(workers) * (int(max_processes) + 8) + 64
+    # nr_inodes bounds the kernel memory (inodes, dentries) a candidate can pin in its scratch
+    # tmpfs, which the container's memory limit counts but `size` does not (podman's --tmpfs
+    # refuses the option)
     disk = f"rw,nosuid,nodev,mode=0711,size={int(isolation.disk_mb)}m"
+    if isolation.level == "docker":
+        disk += f",nr_inodes={128 * int(isolation.disk_mb)}"
     if isolation.level == "apptainer":
         cmd = [exe, "exec", "--containall", "--no-home", "--net", "--network", "none",
                "--bind", f"{package}:{ENGINE_MOUNT}/monkeys:ro"]
