@@ -149,11 +149,12 @@ def test_real_server_completions(server):
         assert "\ndef " not in result.completion
         assert result.logprob_sum is not None and result.logprob_sum < 0
     assert any(r.completion.strip() for r in results)
-    # Asking for log-probabilities does not change what the server samples.
+    # Without `logprobs` the client asks for none and records none. (Whether the tokens are
+    # the same is the server's business: llama.cpp's depend on its prompt cache and batch
+    # layout, so two runs of the same seeded request can differ in float rounding; the
+    # embedded samplers' tests check that recording log-probabilities changes no token.)
     plain = _sampler(server, logprobs=False).sample(_requests(), PARAMS)
-    assert [r.completion for r in plain] == [r.completion for r in results]
-    assert [r.completion_tokens for r in plain] == [r.completion_tokens for r in results]
-    assert all(r.logprob_sum is None for r in plain)
+    assert len(plain) == len(results) and all(r.logprob_sum is None for r in plain)
 
 
 def test_logprobs_stop_at_a_stop_the_server_did_not_apply(proxy):
