@@ -113,3 +113,24 @@ def test_logprobs_equal_llama_cpps_own(inputs):
                for r in results)
     [too_long] = sampler.sample([SampleRequest("q", "x = 1\n" * 300, 0, 1)], params)
     assert too_long.finish_reason == "prompt_too_long" and too_long.logprob_sum is None
+
+
+def test_a_build_whose_amx_kernels_crash_is_refused_with_the_rebuild_command(monkeypatch):
+    """A native llama.cpp build on a CPU that reports AMX without enabling it dies with
+    SIGSEGV in every decode; the sampler probes such a build in a child and says how to
+    rebuild instead of crashing the job. The real probe runs with the installed model; the
+    child's crash is the one thing simulated (this machine's build has no AMX kernels)."""
+    import llama_cpp
+
+    from monkeys.sampling import embedded
+
+    path = resolve_weights(MODEL["weights"]).path
+    monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: b"CPU : AMX_INT8 = 1 | ")
+    embedded.check_build.cache_clear()
+    embedded.check_build(path)          # the installed build decodes: accepted
+    embedded.check_build.cache_clear()
+    monkeypatch.setattr(embedded, "_PROBE", embedded._PROBE + "\nimport os, signal\n"
+                        "os.kill(os.getpid(), signal.SIGSEGV)\n")
+    with pytest.raises(embedded.EmbeddedModelError, match="SIGSEGV.*CMAKE_ARGS"):
+        embedded.check_build(path)
+    embedded.check_build.cache_clear()

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplingParams
-from monkeys.sampling.embedded import EmbeddedModelError, llama_info, model_file
+from monkeys.sampling.embedded import EmbeddedModelError, check_build, llama_info, model_file
 from monkeys.sampling.logprobs import log_normalisers
 
 PROMPT_CHUNK = 512   # prompt tokens per decode call (also the context's batch size)
@@ -144,11 +144,11 @@ class LlamaBatchedSampler:
             raise ValueError(f"block ({block}) must be a multiple of parallel ({parallel})")
         self.block = block
         path = model_file(model_path)
+        check_build(path)
         _logger.set_verbose(False)   # llama.cpp's own log lines would flood the job log
         self._lib = llama_cpp
         self.parallel = parallel
         self._context_length = context_length
-        started = time.perf_counter()
         try:
             self._model = _internals.LlamaModel(
                 path_model=str(path), params=llama_cpp.llama_model_default_params(), verbose=False)
@@ -169,7 +169,6 @@ class LlamaBatchedSampler:
         self._vocab = self._model.vocab
         self._n_vocab = self._model.n_vocab()
         self._batch = llama_cpp.llama_batch_init(max(PROMPT_CHUNK, parallel), 0, 1)
-        self.load_s = time.perf_counter() - started
         self.info = llama_info(name, path, threads, context_length,
                                "llama-cpp-python (batched sequences, numpy sampling)",
                                parallel=parallel, **({"block": block} if block != parallel else {}))

@@ -16,6 +16,10 @@ change what is drawn.
 
 from __future__ import annotations
 
+import functools
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +42,41 @@ def model_file(model_path: str | Path) -> Path:
     if not path.is_file():
         raise EmbeddedModelError(f"model file not found: {path}")
     return path
+
+
+REBUILD = ('pip cache remove llama_cpp_python && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON '
+           '-DGGML_FMA=ON -DGGML_F16C=ON" pip install --no-cache-dir --force-reinstall '
+           '--no-deps llama-cpp-python')
+
+_PROBE = """
+import sys, llama_cpp
+llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=64, n_threads=1, verbose=False)
+llm.eval(llm.tokenize(b"def f(x):\\n    return x", add_bos=True))
+"""
+
+
+@functools.cache
+def check_build(path: Path) -> None:
+    """Refuse a llama.cpp build whose AMX kernels this machine cannot run.
+
+    A native build uses AMX tiles where the CPU reports them; virtual machines may report
+    AMX without enabling it, and every decode then dies with SIGSEGV. Such a build is
+    probed once per process in a child process, so the crash becomes a clear error.
+    """
+    import llama_cpp
+
+    if b"AMX" not in llama_cpp.llama_print_system_info():
+        return
+    probe = subprocess.run([sys.executable, "-c", _PROBE, str(path)], capture_output=True,
+                           text=True, check=False)
+    if probe.returncode < 0:
+        raise EmbeddedModelError(
+            f"this llama.cpp build uses AMX, and a decode on this machine died with "
+            f"{signal.Signals(-probe.returncode).name} (a CPU that reports AMX without "
+            f"enabling it). Rebuild it for a portable CPU baseline: {REBUILD}")
+    if probe.returncode != 0:
+        raise EmbeddedModelError(f"llama.cpp could not decode with {path}: "
+                                 f"{probe.stderr.strip()[-2000:]}")
 
 
 def llama_info(name: str, path: Path, threads: int, context_length: int, engine: str,
@@ -71,7 +110,7 @@ class LlamaCppSampler:
                 "llama-cpp-python is not installed; run `pip install -e .` in the repository"
             ) from exc
         path = model_file(model_path)
-        started = time.perf_counter()
+        check_build(path)
         try:
             self._llm = Llama(
                 model_path=str(path),
@@ -84,7 +123,6 @@ class LlamaCppSampler:
             )
         except (ValueError, RuntimeError) as exc:
             raise EmbeddedModelError(f"llama.cpp could not load {path}: {exc}") from exc
-        self.load_s = time.perf_counter() - started
         self._context_length = context_length
         self._prepared: tuple[int, ...] | None = None
         self._n_vocab = self._llm.n_vocab()
