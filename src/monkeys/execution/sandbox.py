@@ -78,6 +78,10 @@ class Outcome:
     # that did not pass); None when that pass did not run to the end.
     behaviour: str | None = None
     runs: int = 1  # how many times the program ran (1 + reruns)
+    # What decided the verdict: "judge" (a process that never ran candidate code, see
+    # monkeys.execution.judge), "harness" (the in-process harness: plain programs, tests the
+    # judge cannot replay), "" (no verdict: timeout, crash).
+    decided_by: str = ""
 
 
 def _to_outcome(answer: dict[str, Any], program: Program) -> Outcome:
@@ -102,6 +106,8 @@ def _to_outcome(answer: dict[str, Any], program: Program) -> Outcome:
         runtime_s=float(answer.get("runtime_s", 0.0)),
         failed_tests=failed_tests,
         behaviour=answer.get("behaviour") if answer.get("cases_complete") else None,
+        decided_by=str(answer.get("decided_by", "")) if status in ("passed", "failed", "error")
+        else "",
     )
 
 

@@ -130,6 +130,8 @@ def grade_unit_tests(
     verdicts["time_limit_s"] = [effective_limit(lim) for lim in job_limits[: len(base)]]
     verdicts["plus_time_limit_s"] = [None if at is None else effective_limit(job_limits[at])
                                      for at in plus_at]
+    verdicts["decided_by"] = [o.decided_by for o in base_out]
+    verdicts["plus_decided_by"] = [None if o is None else o.decided_by for o in plus_out]
     return verdicts
 
 

@@ -33,4 +33,9 @@ VERDICTS = pa.schema([
                                                 # (calibrated on the reference, or the flat
                                                 # execution.timeout_s); null = not executed
     ("plus_time_limit_s", pa.float64()),        # the same for `plus_test`
+    ("decided_by", pa.string()),                # "judge": a process that never ran candidate
+                                                # code (monkeys.execution.judge); "harness":
+                                                # the in-process harness; "" = no verdict
+                                                # (timeout, crash); null = not executed
+    ("plus_decided_by", pa.string()),           # the same for `plus_test`
 ])

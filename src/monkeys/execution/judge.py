@@ -1,0 +1,306 @@
+"""The judge: decides a verdict in a process that never runs candidate code.
+
+For a HumanEval-style program (prompt + completion + tests + `check(entry_point)`), the fork
+server forks two children per job. The candidate's child (jailed as always) runs the program
+text up to the tests' call, then only answers calls: for each it receives the arguments and
+sends back the return value or the exception's type names, in the restricted form of
+`monkeys.execution.values`. The judge's child runs the trusted parts only: the problem's
+prompt (for helpers such as `poly` or `encode_cyclic`), its tests, and `check(candidate)`,
+where `candidate` (also bound to the entry point's name) is a `Candidate` proxy that
+forwards each call and returns the decoded answer. So every comparison and assertion runs on
+plain decoded values in the judge: nothing the candidate does to its own interpreter (frames,
+ctypes, memory, patched builtins, objects equal to everything) reaches the verdict; it can
+only send answers, and it passes only if the answers are right.
+
+What the judge trusts: the dataset's prompt and tests, and the form's decoder. What it
+takes from the candidate: one answer per call (a value, or an exception's type name, the
+names of its built-in base classes and its traceback text, shown in the verdict's detail),
+and whether its program loaded. An exception is raised in the tests as the built-in class of
+that name, or as a new class of that name derived from its nearest built-in base, so tests
+that expect `ValueError` work. Arguments are sent as copies: a candidate that mutates its
+arguments is not seen doing so by the tests.
+
+When the judge cannot replay a job (the prompt does not run on its own, an argument has no
+form, e.g. a function), it exits with UNREPLAYABLE and the fork server runs the job in the
+in-process harness instead; the verdict records which path decided it (`decided_by`).
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import linecache
+import os
+import struct
+import sys
+import time
+import traceback
+from typing import Any
+
+from monkeys.execution.reports import DETAIL_CHARS, behaviour_text, mask_addresses
+from monkeys.execution.values import UnserializableValue, ValueFormError, decode, result_form, to_form
+
+CANDIDATE_GONE = 71  # the judge's exit code: the candidate's process ended without an answer
+UNREPLAYABLE = 72  # the judge's exit code: this job cannot be judged here
+MAX_ANSWER_BYTES = 64 << 20
+_HEADER = struct.Struct(">I")
+_OWN_FILES = frozenset({__file__, __file__.replace("judge.py", "forkserver.py")})
+
+
+class CandidateGone(BaseException):
+    """The candidate's process ended, or broke the protocol, before answering."""
+
+
+class Unreplayable(BaseException):
+    """The tests did something the judge cannot forward (an argument without a form)."""
+
+
+class Unserializable(BaseException):
+    """The candidate returned a value without a form: the call fails (not catchable as
+    Exception, so a test's `except ValueError` cannot turn it into a pass)."""
+
+
+def send(fd: int, body: bytes) -> None:
+    """Write one length-prefixed frame."""
+    view = memoryview(_HEADER.pack(len(body)) + body)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def receive(fd: int, limit: int = MAX_ANSWER_BYTES) -> bytes | None:
+    """Read one length-prefixed frame; None at end of stream or on a frame over `limit`."""
+    head = _read(fd, _HEADER.size)
+    if head is None:
+        return None
+    (length,) = _HEADER.unpack(head)
+    return None if length > limit else _read(fd, length)
+
+
+def _read(fd: int, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, min(n - len(buf), 1 << 20))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def raised(names: Any, message: Any) -> BaseException:
+    """The exception the tests see for a candidate's exception: `names` is its type's name,
+    then the names of its built-in base classes (most derived first)."""
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        names = ["CandidateError"]
+    text = message if isinstance(message, str) else ""
+    found = [getattr(builtins, n, None) for n in names]
+    kinds = [k for k in found if isinstance(k, type) and issubclass(k, Exception)]
+    if kinds and kinds[0] is found[0]:
+        try:
+            return kinds[0](text)
+        except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError's five arguments
+            pass
+    base = kinds[0] if kinds else Exception
+    name = names[0] if names[0].isidentifier() else "CandidateError"
+    try:
+        kind = type(name[:100], (base,), {"__module__": "candidate"})
+        return kind(text)
+    except Exception:  # noqa: BLE001 - a base that cannot be subclassed or built this way
+        return type(name[:100], (Exception,), {"__module__": "candidate"})(text)
+
+
+class Candidate:
+    """The tests' view of the candidate: a callable that forwards each call and returns the
+    decoded answer. `record`, when set, receives each answer's behaviour text."""
+
+    def __init__(self, requests: int, answers: int, name: str) -> None:
+        self.__name__ = self.__qualname__ = name
+        self._requests, self._answers = requests, answers
+        self._calls = 0
+        self.gone = False
+        self.record: Any = None
+
+    def handshake(self) -> tuple[list[str], str] | None:
+        """None once the candidate's program loaded; else its exception's names and trace."""
+        answer = self._answer(0)
+        if answer[1] == "ready":
+            return None
+        if answer[1] == "x" and len(answer) == 5:
+            return answer[2], answer[4] if isinstance(answer[4], str) else ""
+        raise self._lost()
+
+    def _lost(self) -> CandidateGone:
+        self.gone = True
+        return CandidateGone()
+
+    def _answer(self, call: int) -> list[Any]:
+        if self.gone:
+            raise CandidateGone()
+        try:
+            body = receive(self._answers)
+        except BaseException:  # e.g. a test's per-input alarm: the answer is never read
+            self.gone = True
+            raise
+        if body is None:
+            raise self._lost()
+        try:
+            answer = decode(body)
+        except UnserializableValue as exc:
+            raise Unserializable(f"the candidate returned a value of type {exc}, which has no "
+                                 f"form (monkeys.execution.values)") from None
+        except ValueFormError:
+            raise self._lost() from None
+        if not (isinstance(answer, list) and len(answer) >= 2 and answer[0] == call):
+            raise self._lost()
+        return answer
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.gone:
+            raise CandidateGone()
+        self._calls += 1
+        try:
+            body = json.dumps([self._calls, to_form(list(args), strict=True),
+                               to_form(kwargs, strict=True)], separators=(",", ":"))
+        except (ValueFormError, TypeError, ValueError, RecursionError) as exc:
+            raise Unreplayable(f"an argument has no form: {exc}") from None
+        try:
+            send(self._requests, body.encode())
+        except OSError:
+            raise self._lost() from None
+        try:
+            answer = self._answer(self._calls)
+        except Unserializable as exc:
+            if self.record is not None:
+                self.record(f"!Unserializable {exc}")
+            raise
+        if answer[1] == "r" and len(answer) == 3:
+            if self.record is not None:
+                self.record(behaviour_text(answer[2]))
+            return answer[2]
+        if answer[1] == "x" and len(answer) == 5:
+            error = raised(answer[2], answer[3])
+            error.__monkeys_trace__ = answer[4] if isinstance(answer[4], str) else ""
+            if self.record is not None:
+                self.record("!" + type(error).__name__)
+            raise error
+        raise self._lost()
+
+
+def answer_call(fn: Any, call: int, args: Any, kwargs: Any) -> bytes:
+    """The candidate's side of one call: its answer frame's body (runs in the candidate)."""
+    try:
+        return json.dumps([call, "r", result_form(fn(*args, **kwargs))],
+                          separators=(",", ":")).encode()
+    except BaseException as exc:  # noqa: BLE001 - every outcome is an answer
+        return exception_answer(call, exc)
+
+
+def exception_answer(call: int, exc: BaseException) -> bytes:
+    """An answer saying `exc` was raised: its type's name, its built-in bases, its message
+    and its trace."""
+    try:
+        kind = type(exc)
+        names = [kind.__name__] + [k.__name__ for k in kind.__mro__[1:]
+                                   if k.__module__ == "builtins"]
+        message = str(exc)[:DETAIL_CHARS]
+        trace = "".join(traceback.format_exception(kind, exc, _frames(exc.__traceback__)))
+    except BaseException:  # noqa: BLE001 - a hostile exception: its name is enough
+        names, message, trace = ["CandidateError"], "", ""
+    return json.dumps([call, "x", [str(n)[:100] for n in names], message, trace[-DETAIL_CHARS:]],
+                      separators=(",", ":")).encode()
+
+
+def judge(job: dict[str, Any], code: dict[str, Any], fds: dict[str, int], nonce: str,
+          start: float) -> int:
+    """Run the tests against the candidate's answers; write the verdict lines to fds["verdict"].
+
+    `code` holds the compiled trusted parts ("prompt", "test", optionally "cases"). Returns
+    the judge's exit code: 0 (a verdict was written), CANDIDATE_GONE or UNREPLAYABLE.
+    """
+    namespace: dict[str, Any] = {"__name__": "__main__"} if job.get("main", True) else {}
+    entry: str = job.get("entry") or ""
+    candidate = Candidate(fds["requests"], fds["answers"], entry or "candidate")
+    test_at = int(job["test_at"])
+    for name, text in (("<prompt>", job.get("prompt", "")), ("<tests>", job["source"][test_at:])):
+        linecache.cache[name] = (len(text), None, text.splitlines(True), name)
+    try:
+        exec(code["prompt"], namespace)
+        exec(code["test"], namespace)
+        check = namespace[job["check"]]
+    except BaseException:  # noqa: BLE001 - the trusted parts do not run here on their own
+        return UNREPLAYABLE
+    if entry.isidentifier():
+        namespace[entry] = candidate
+    status, phase, error_type, trace = "passed", "source", "", ""
+    try:
+        failure = candidate.handshake()
+        if failure is not None:
+            names, trace = failure
+            error_type = names[0] if names and isinstance(names[0], str) else "CandidateError"
+            status = "failed" if error_type == "AssertionError" else "error"
+        else:
+            phase = "call"
+            check(candidate)
+            if candidate.gone:  # the tests swallowed the end of the candidate's process
+                return CANDIDATE_GONE
+            phase = ""
+    except CandidateGone:
+        return CANDIDATE_GONE
+    except Unreplayable:
+        return UNREPLAYABLE
+    except BaseException as exc:  # noqa: BLE001 - every escape is a verdict
+        if candidate.gone:
+            return CANDIDATE_GONE
+        status = "failed" if isinstance(exc, AssertionError) else "error"
+        error_type = type(exc).__name__
+        trace = _trace(exc)
+    write = fds["verdict"]
+    os.write(write, ("V %s %s %s %s %s %r\n" % (  # noqa: UP031 - the harness's line format
+        nonce, status, phase or "-", error_type.encode("utf-8", "replace").hex() or "-",
+        mask_addresses(trace)[-DETAIL_CHARS:].encode("utf-8", "replace").hex() or "-",
+        time.monotonic() - start)).encode())
+    if code.get("cases") is not None and phase == "call" and status != "passed":
+        _run_cases(code["cases"], namespace, candidate, write, nonce)
+    return 0
+
+
+def _frames(tb: Any) -> Any:
+    """`tb` without the frames of this module and the fork server (the tests' frames only)."""
+    while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
+        tb = tb.tb_next
+    return tb
+
+
+def _trace(exc: BaseException) -> str:
+    """The tests' traceback, then the candidate's own when the exception came from it."""
+    tb = _frames(exc.__traceback__)
+    frames = traceback.extract_tb(tb)
+    kept = traceback.StackSummary.from_list(
+        [f for f in frames if f.filename not in _OWN_FILES])
+    text = ("Traceback (most recent call last):\n" + "".join(kept.format()) if kept else "") \
+        + "".join(traceback.format_exception_only(type(exc), exc))
+    remote = getattr(exc, "__monkeys_trace__", "")
+    return f"{text}\nin the candidate:\n{remote}" if remote else text
+
+
+def _run_cases(cases: Any, namespace: dict[str, Any], candidate: Candidate, write: int,
+               nonce: str) -> None:
+    """The per-test pass: each top-level assertion of check() on its own, and the digest of
+    what the candidate answered (monkeys.execution.programs)."""
+    digest = hashlib.blake2b(digest_size=8)
+    candidate.record = lambda text: digest.update(text.encode("utf-8", "replace") + b"\0")
+
+    def report(index: int, failed: bool) -> None:
+        outcome = "passed"
+        if failed:
+            outcome = "failed" if isinstance(sys.exc_info()[1], AssertionError) else "error"
+        os.write(write, ("C %s %d %s\n" % (nonce, index, outcome)).encode())  # noqa: UP031
+
+    try:
+        exec(cases, namespace)
+        runner = namespace.pop("__monkeys_cases__")
+        runner(candidate, __monkeys_report__=report)
+    except BaseException:  # noqa: BLE001 - the cases not reported count as failed
+        return
+    if not candidate.gone:
+        os.write(write, ("D %s %s\n" % (nonce, digest.hexdigest())).encode())  # noqa: UP031
