@@ -672,7 +672,7 @@ def cleanup_poisons(sentinel_dir: str) -> list[Hostile]:
 
 OLD_CLEANUP = ("import os, shutil\ndef old(ctx):\n    try:\n        os.rmdir(ctx['workdir'])\n"
                "    except OSError:\n        shutil.rmtree(ctx['workdir'], ignore_errors=True)\n"
-               "f._clean_scratch = old")
+               "f.clean_scratch = old")
 
 
 def run_poisons(isolation: Isolation, tmp: Path) -> tuple[list[Hostile], list[Outcome],
@@ -739,10 +739,11 @@ def test_cleanup_poisons_crash_neighbours_with_the_old_cleanup(
     assert len(report) == 2
 
 
-UNREMOVABLE = ("real = f._remove_tree\ndef planted(path):\n"
+UNREMOVABLE = ("from monkeys.execution import cleanup as c\nreal = c.remove_tree\n"
+               "def planted(path):\n"
                "    if f.os.path.lexists(f.os.path.join(path, 'unremovable')):\n"
                "        raise PermissionError(1, 'planted: cannot remove', path)\n"
-               "    real(path)\nf._remove_tree = planted")
+               "    real(path)\nc.remove_tree = planted")
 
 
 @pytest.mark.parametrize("retire", [True, False])
@@ -751,7 +752,7 @@ def test_a_server_whose_cleanup_fails_is_replaced(retire: bool, tmp_path: Path,
     """A cleanup that fails (planted: a file it cannot remove) crashes only its candidate, with
     the reason; a fresh server runs the rest. Negative control (`retire` off: the failure
     ignored, as before issue 13): the honest candidates after it crash."""
-    patch_server(monkeypatch, UNREMOVABLE + ("" if retire else "\nf._clean_scratch = lambda ctx: None"))
+    patch_server(monkeypatch, UNREMOVABLE + ("" if retire else "\nf.clean_scratch = lambda ctx: None"))
     culprit = Hostile("unremovable", "    open('unremovable', 'w').close()\n    return a + b\n",
                       "crashed")
     programs = [CANARY.program(), culprit.program()] + [CANARY.program()] * 6

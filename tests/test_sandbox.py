@@ -253,7 +253,7 @@ def test_environment_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _network_namespaces_available() -> bool:
-    probe = "from monkeys.execution.forkserver import unshare_network as u; exit(0 if u() else 1)"
+    probe = "from monkeys.execution.jail import unshare_network as u; exit(0 if u() else 1)"
     return subprocess.run([sys.executable, "-c", probe]).returncode == 0
 
 

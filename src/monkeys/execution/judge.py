@@ -47,11 +47,18 @@ CANDIDATE_GONE = 71  # the judge's exit code: the candidate's process ended with
 UNREPLAYABLE = 72  # the judge's exit code: this job cannot be judged here
 MAX_ANSWER_BYTES = 64 << 20
 _HEADER = struct.Struct(">I")
-_OWN_FILES = frozenset({__file__, __file__.replace("judge.py", "forkserver.py")})
+# bound at import: a candidate that patches os or json in its own process breaks only itself
+_write, _read_fd, _dumps = os.write, os.read, json.dumps
+_OWN_FILES = frozenset({__file__, __file__.replace("judge.py", "harness.py")})
 
 
 class CandidateGone(BaseException):
     """The candidate's process ended, or broke the protocol, before answering."""
+
+
+class CandidateBusy(BaseException):
+    """A call after one the tests stopped waiting for (a per-input time limit): the candidate
+    is still computing that one."""
 
 
 class Unreplayable(BaseException):
@@ -68,22 +75,33 @@ def send(fd: int, body: bytes) -> None:
     """Write one length-prefixed frame."""
     view = memoryview(_HEADER.pack(len(body)) + body)
     while view:
-        view = view[os.write(fd, view) :]
+        written = _write(fd, view)
+        if type(written) is not int or written <= 0:
+            raise OSError("short write")
+        view = view[written:]
 
 
 def receive(fd: int, limit: int = MAX_ANSWER_BYTES) -> bytes | None:
-    """Read one length-prefixed frame; None at end of stream or on a frame over `limit`."""
+    """Read one length-prefixed frame; None at end of stream, b"" for a frame over `limit`
+    (read and dropped)."""
     head = _read(fd, _HEADER.size)
     if head is None:
         return None
     (length,) = _HEADER.unpack(head)
-    return None if length > limit else _read(fd, length)
+    if length <= limit:
+        return _read(fd, length)
+    while length > 0:
+        chunk = _read(fd, min(length, 1 << 20))
+        if chunk is None:
+            return None
+        length -= len(chunk)
+    return b""
 
 
 def _read(fd: int, n: int) -> bytes | None:
     buf = bytearray()
     while len(buf) < n:
-        chunk = os.read(fd, min(n - len(buf), 1 << 20))
+        chunk = _read_fd(fd, min(n - len(buf), 1 << 20))
         if not chunk:
             return None
         buf += chunk
@@ -121,6 +139,7 @@ class Candidate:
         self._requests, self._answers = requests, answers
         self._calls = 0
         self.gone = False
+        self.busy = False
         self.record: Any = None
 
     def handshake(self) -> tuple[list[str], str] | list[Any]:
@@ -143,12 +162,17 @@ class Candidate:
         try:
             body = receive(self._answers)
         except BaseException:  # e.g. a test's per-input alarm: the answer is never read
-            self.gone = True
+            self.busy = True
             raise
         if body is None:
             raise self._lost()
+        if not body:
+            raise Unserializable(f"the candidate's answer is over {MAX_ANSWER_BYTES} bytes")
         try:
             answer = decode(body)
+        except MemoryError:
+            raise Unserializable("the candidate's answer does not fit in the judge's memory") \
+                from None
         except ValueFormError:
             raise self._lost() from None
         if not (isinstance(answer, list) and len(answer) >= 2 and answer[0] == call):
@@ -158,9 +182,11 @@ class Candidate:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.gone:
             raise CandidateGone()
+        if self.busy:
+            raise CandidateBusy("the candidate has not answered an earlier call")
         self._calls += 1
         try:
-            body = json.dumps([self._calls, to_form(list(args), strict=True),
+            body = _dumps([self._calls, to_form(list(args), strict=True),
                                to_form(kwargs, strict=True)], separators=(",", ":"))
         except (ValueFormError, TypeError, ValueError, RecursionError) as exc:
             raise Unreplayable(f"an argument has no form: {exc}") from None
@@ -194,7 +220,7 @@ def ready_answer(namespace: dict[str, Any]) -> bytes:
             module = getattr(value, "__name__", None)
             if isinstance(module, str):
                 modules.append([name[:100], module[:100]])
-    return json.dumps([0, "ready", modules[:1000]]).encode()
+    return _dumps([0, "ready", modules[:1000]]).encode()
 
 
 def bind_modules(namespace: dict[str, Any], modules: list[Any]) -> None:
@@ -224,13 +250,13 @@ def answer_call(fn: Any, call: int, args: Any, kwargs: Any) -> bytes:
     except BaseException as exc:  # noqa: BLE001 - every outcome is an answer
         return exception_answer(call, exc)
     try:
-        return json.dumps([call, "r", result_form(result)], separators=(",", ":")).encode()
+        return _dumps([call, "r", result_form(result)], separators=(",", ":")).encode()
     except BaseException as exc:  # noqa: BLE001 - too large, too deep, a raising iterator
         try:
             why = f"{type(exc).__name__}: {exc}"[:300]
         except BaseException:  # noqa: BLE001
             why = "?"
-        return json.dumps([call, "u", why]).encode()
+        return _dumps([call, "u", why]).encode()
 
 
 def exception_answer(call: int, exc: BaseException) -> bytes:
@@ -244,7 +270,7 @@ def exception_answer(call: int, exc: BaseException) -> bytes:
         trace = "".join(traceback.format_exception(kind, exc, _frames(exc.__traceback__)))
     except BaseException:  # noqa: BLE001 - a hostile exception: its name is enough
         names, message, trace = ["CandidateError"], "", ""
-    return json.dumps([call, "x", [str(n)[:100] for n in names], message, trace[-DETAIL_CHARS:]],
+    return _dumps([call, "x", [str(n)[:100] for n in names], message, trace[-DETAIL_CHARS:]],
                       separators=(",", ":")).encode()
 
 

@@ -19,7 +19,9 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from monkeys.execution.forkserver import DETAIL_CHARS, FrameReader, encode_frame, write_frame
+from monkeys.execution import forkserver as _forkserver  # noqa: F401 - runs as SERVER_ARGS; part of the engine's code hash
+from monkeys.execution.frames import FrameReader, encode_frame, write_frame
+from monkeys.execution.reports import DETAIL_CHARS
 
 STARTUP_TIMEOUT_S = 60.0  # for a fork server to import and say it is ready
 GRACE_S = 30.0  # beyond a job's timeout before a silent fork server is presumed hung

@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 
-from monkeys.execution.forkserver import read_frame, write_frame
+from monkeys.execution.frames import read_frame, write_frame
 from monkeys.execution.pool import PoolError, run_pool
 
 

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from monkeys.execution.forkserver import DETAIL_CHARS
 from monkeys.execution.isolation import (
     Isolation,
     SandboxUnavailable,
@@ -32,6 +31,7 @@ from monkeys.execution.isolation import (
 )
 from monkeys.execution.pool import PoolError, run_pool, run_remote
 from monkeys.execution.programs import Program
+from monkeys.execution.reports import DETAIL_CHARS
 
 STATUSES = ("passed", "failed", "timeout", "error", "crashed")
 

@@ -4,7 +4,8 @@ The candidate's process encodes what each call returned; the judge decodes it in
 Python values and only ever compares those. What the form carries:
 
 - `None`, `bool`, `int`, `str` as JSON (ints beyond 2**53 as hex: no digit limit, exact);
-- `float` as its hex form (`{"f": "0x1.8p+1"}`: exact, nan, inf, -0.0), `complex` as two;
+- `float` as a JSON number written by `repr` (exact: the shortest text that reads back as the
+  same float; `NaN`, `Infinity`, `-Infinity` and `-0.0` too), `complex` as two hex floats;
 - `bytes`/`bytearray` as hex; `list` as a JSON array; `tuple`, `set`, `frozenset`, `dict`
   (key/value pairs, in order), `range` tagged; iterators and generators as the list of what
   they yield (`{"g": [...]}`, decoded as an iterator over it);
@@ -22,6 +23,7 @@ Decoding accepts nothing else: a malformed answer is an error, never a value. At
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,6 +86,20 @@ def _numpy_scalar(value: Any) -> Any:
     return None
 
 
+_PLAIN = frozenset({float, str, bool, type(None)})
+
+
+def _plain_list(value: list[Any]) -> list[Any] | None:
+    """A list of floats, strs, bools, Nones and exact ints is its own form (checked at C speed:
+    a million-element answer must not cost seconds); None when it needs the item-wise walk."""
+    kinds = set(map(type, value))
+    if kinds <= _PLAIN:
+        return value
+    if kinds == {int} and -_EXACT < min(value) and max(value) < _EXACT:
+        return value
+    return None
+
+
 def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *,
             strict: bool = False) -> Any:
     """`value` in the tagged form (JSON-ready); with `strict`, a value without a form is an
@@ -112,7 +128,7 @@ def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *,
         number = int(value)
         return number if -_EXACT < number < _EXACT else {"i": hex(number)}
     if base is float:
-        return {"f": float(value).hex()}
+        return float(value)
     if base is complex:
         number = complex(value)
         return {"c": [number.real.hex(), number.imag.hex()]}
@@ -122,6 +138,11 @@ def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *,
         return {"b": bytes(value).hex()}
     if base is range:
         return {"r": [value.start, value.stop, value.step]}
+    if base is list and type(value) is list:
+        plain = _plain_list(value)
+        if plain is not None:
+            budget[0] -= len(plain)
+            return plain
     down = depth + 1
     if base is dict:
         return {"d": [[to_form(k, down, budget, strict=strict), to_form(v, down, budget, strict=strict)]
@@ -165,8 +186,6 @@ def _tagged(obj: dict[str, Any]) -> Any:
     if len(obj) != 1:
         raise ValueFormError("a tagged value has one key")
     ((tag, payload),) = obj.items()
-    if tag == "f":
-        return _hex_float(payload)
     if tag == "i" and isinstance(payload, str):
         return int(payload, 16)
     if tag == "c" and isinstance(payload, list) and len(payload) == 2:
@@ -195,18 +214,22 @@ def _tagged(obj: dict[str, Any]) -> Any:
     raise ValueFormError(f"unknown tag {tag!r}")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueFormError(f"bare {name} is not part of the form")
+_CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _constant(name: str) -> float:
+    if name not in _CONSTANTS:
+        raise ValueFormError(f"{name} is not part of the form")
+    return _CONSTANTS[name]
 
 
 def decode(data: bytes) -> Any:
     """The plain value an encoded answer stands for; ValueFormError if it is malformed."""
     try:
-        return json.loads(data, object_hook=_tagged, parse_constant=_reject_constant,
-                          parse_float=lambda text: _reject_constant("float " + text))
+        return json.loads(data, object_hook=_tagged, parse_constant=_constant)
     except ValueFormError:
         raise
-    except (ValueError, TypeError, RecursionError, MemoryError, OverflowError) as exc:
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
         raise ValueFormError(f"{type(exc).__name__}: {exc}"[:300]) from None
 
 

@@ -56,7 +56,8 @@ def _describe(report: list[dict[str, Any]]) -> str:
 
 
 def _refused_by_all(report: list[dict[str, Any]]) -> str:
-    """What every fork server's seccomp filter refuses (forkserver.FILTER_DEFENCES), in order."""
+    """What every fork server's seccomp filter refuses, in order
+    (monkeys.execution.seccomp.FILTER_DEFENCES)."""
     lists = [r.get("seccomp") or [] for r in report]
     common = [name for name in lists[0] if all(name in other for other in lists[1:])]
     return "; ".join(common) or "none"
