@@ -980,3 +980,29 @@ def test_the_judge_is_what_rejects_objects_equal_to_everything() -> None:
     outcomes = run_programs(judged + in_process, LIMITS, workers=1)
     assert [o.status for o in outcomes] == ["failed", "failed", "passed", "passed"], outcomes
     assert [o.decided_by for o in outcomes] == ["judge"] * 2 + ["harness"] * 2
+
+
+HOST_FILES = ("/etc/passwd", "/etc/hostname", str(REPO / "README.md"), str(REPO / "config"))
+
+
+def readable_host_files(isolation: Isolation) -> list[str]:
+    """The HOST_FILES a candidate could read or list (it prints them; its verdict is passed)."""
+    probe = ("    import os\n    got = []\n"
+             f"    for path in {HOST_FILES!r}:\n        try:\n"
+             "            os.listdir(path) if os.path.isdir(path) else open(path, 'rb').read(1)\n"
+             "            got.append(path)\n        except OSError:\n            pass\n"
+             "    print('READABLE', '|'.join(got))\n    return a + b\n")
+    outcome = run_programs([Hostile("read_host_files", probe, "passed").program()], LIMITS,
+                           workers=1, isolation=isolation)[0]
+    assert outcome.status == "passed", outcome.detail
+    line = re.search(r"READABLE (.*)", outcome.detail)
+    assert line, outcome.detail
+    return [p for p in line.group(1).split("|") if p]
+
+
+def test_bubblewrap_candidates_see_only_the_runtime() -> None:
+    """Under bubblewrap a candidate sees /usr, the Python runtime and this package, not the
+    host's /etc or the checkout; the process level (a read-only view of the host) is the
+    negative control: there the same probe reads them."""
+    assert readable_host_files(bubblewrap_level()) == []
+    assert "/etc/passwd" in readable_host_files(Isolation("process"))

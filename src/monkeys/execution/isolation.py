@@ -3,9 +3,9 @@
 - `process`: fork servers are plain child processes. Each isolates itself where the kernel
   allows (see `monkeys.execution.forkserver`): network and mount namespaces with a read-only
   filesystem, plus rlimits and, when run as root, an unprivileged uid per server.
-- `bubblewrap`: each fork server runs under `bwrap` (new pid/ipc/uts/net namespaces, a read-only
-  view of the host with /tmp, /home, /root and /run hidden, no capabilities beyond what it
-  needs). The strongest choice without root.
+- `bubblewrap`: each fork server runs under `bwrap` (new pid/ipc/uts/net namespaces; of the
+  host's files only /usr and its links, the Python runtime and this package, read-only; an
+  empty /tmp; no capabilities beyond what it needs). The strongest choice without root.
 - `docker` / `podman`: the whole shard runs in ONE container (`monkeys.execution.relay` inside):
   no network, read-only root, /tmp a small tmpfs, memory and pids limits, minimal capabilities.
   The engine is this very package, mounted read-only at /opt/monkeys, so verdicts come from the
@@ -44,6 +44,7 @@ INSTALL = {
     "podman": "install Podman (Debian/Ubuntu: apt-get install podman; see podman.io)",
     "apptainer": "install Apptainer (see apptainer.org/docs/admin/main/installation.html)",
 }
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 TOOLS = {"bubblewrap": "bwrap", "docker": "docker", "podman": "podman", "apptainer": "apptainer"}
 
 
@@ -114,16 +115,25 @@ def bubblewrap_command(home: str) -> list[str]:
     """The fork server's command under bubblewrap."""
     exe = tool("bubblewrap")
     args = [exe, "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
-            "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--ro-bind", "/", "/",
-            "--dev", "/dev", "--proc", "/proc"]
+            "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    # Only the system's programs and libraries, the Python runtime and this package are
+    # visible, read-only: not /etc, /home, /root, /var, /run, the checkout or its results.
+    for top in SYSTEM_DIRS:
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     if os.geteuid() != 0:
         args.append("--unshare-user")
-    for hidden in ("/tmp", "/var/tmp", "/home", "/root", "/run"):
-        if os.path.isdir(hidden) and not os.path.islink(hidden):
-            args += ["--tmpfs", hidden]
-    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, PACKAGE_PARENT,
+    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, PACKAGE_PARENT,
               *(p for p in sys.path if p)}
+    made: set[str] = set(SYSTEM_DIRS) | {"/", "/tmp"}
     for path in sorted({os.path.realpath(p) for p in needed if os.path.isdir(p)}):
+        parents = [str(p) for p in reversed(Path(path).parents) if str(p) not in made]
+        for parent in parents:  # traversable by the candidates' uids (bwrap makes them 0700)
+            args += ["--perms", "0755", "--dir", parent]
+        made.update(parents, {path})
         args += ["--ro-bind", path, path]
     args += ["--bind", home, home, "--chdir", home]
     if os.geteuid() == 0:

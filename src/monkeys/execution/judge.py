@@ -116,18 +116,15 @@ def raised(names: Any, message: Any) -> BaseException:
     text = message if isinstance(message, str) else ""
     found = [getattr(builtins, n, None) for n in names]
     kinds = [k for k in found if isinstance(k, type) and issubclass(k, Exception)]
-    if kinds and kinds[0] is found[0]:
+    name = names[0][:100] if names[0].isidentifier() else "CandidateError"
+    for kind in kinds:  # the most derived built-in that takes a message alone
         try:
-            return kinds[0](text)
-        except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError's five arguments
-            pass
-    base = kinds[0] if kinds else Exception
-    name = names[0] if names[0].isidentifier() else "CandidateError"
-    try:
-        kind = type(name[:100], (base,), {"__module__": "candidate"})
-        return kind(text)
-    except Exception:  # noqa: BLE001 - a base that cannot be subclassed or built this way
-        return type(name[:100], (Exception,), {"__module__": "candidate"})(text)
+            if kind is found[0]:
+                return kind(text)
+            return type(name, (kind,), {"__module__": "candidate"})(text)
+        except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError wants five arguments
+            continue
+    return type(name, (Exception,), {"__module__": "candidate"})(text)
 
 
 class Candidate:
