@@ -10,6 +10,8 @@ from snakemake.logging import logger
 from monkeys.config import (CONFIG_SOURCE_ENV, ConfigError, default_config_file,
                             describe_source, workflow_config)
 from monkeys.hashing import code_hash, module_closure
+from monkeys.grading.graders import GRADERS, grading_closure
+from monkeys.sampling.backends import BACKENDS, sampling_closure
 from monkeys.sampling.shards import shard_name, shard_ranges
 
 # The config is the --configfile(s) alone, merged in order (no `configfile:` directive, so
@@ -38,25 +40,49 @@ SHARDS = [shard_name(*r) for r in shard_ranges(config["sampling"]["num_samples"]
                                                config["sampling"]["samples_per_shard"])]
 
 
-def code(stage, script):
-    """Hash of a stage's code: its workflow script and every library module it imports.
+def code(stage, script, closure=None):
+    """Hash of a stage's code: its workflow script and every library module it imports
+    (or `closure`, the files a job of it runs), by meaning (monkeys.hashing).
 
     Used as a param, so editing any of that code reruns exactly the jobs that run it
     (Snakemake's own code trigger sees only the `script:` line).
     """
-    return code_hash([*module_closure(f"monkeys.stages.{stage}"),
-                      Path(workflow.basedir) / "workflow_scripts" / f"{script}.py"])
+    files = closure if closure is not None else module_closure(f"monkeys.stages.{stage}")
+    return code_hash([*files, Path(workflow.basedir) / "workflow_scripts" / f"{script}.py"])
+
+
+# A sampling job hashes its own backend's code only (monkeys.sampling.backends).
+SAMPLE_CODE = {backend: code("sample", "sample_shard", sampling_closure(backend))
+               for backend in BACKENDS}
+
+
+def sample_code(wildcards):
+    return SAMPLE_CODE[config["models"][wildcards.model]["backend"]]
+
+
+# An execution job hashes its own grader's code only (monkeys.grading.graders).
+EXECUTE_CODE = {grader: code("execute", "execute_shard", grading_closure(grader))
+                for grader in GRADERS}
+
+
+def dataset_grader(dataset):
+    """The grader of a configured dataset (monkeys.datasets.registry)."""
+    from monkeys.datasets.registry import DATASETS as REGISTRY
+
+    return REGISTRY[config["datasets"][dataset].get("registry", dataset)].grader
+
+
+def execute_code(wildcards):
+    return EXECUTE_CODE[dataset_grader(wildcards.dataset)]
 
 
 CODE = {
     "fetch_dataset": code("fetch", "fetch_dataset"),
     "fetch_model": code("fetch", "fetch_model"),
-    "sample": code("sample", "sample_shard"),
     "score": code("score", "score_shard"),
     "import_release": code("imports", "import_release"),
     "import_map": code("imports", "import_map"),
     "import_agreement": code("import_agreement", "import_agreement"),
-    "execute": code("execute", "execute_shard"),
     "calibrate_limits": code("time_limits", "calibrate_limits"),
     "reference_check": code("reference_check", "reference_check"),
     "aggregate": code("aggregate", "aggregate"),
@@ -123,21 +149,15 @@ def has_strong_verifier(dataset):
 def math_grading(wildcards):
     """A math dataset's `grading` rule for execute_shard ("" for other graders, so changing
     it reruns only the math datasets' execution)."""
-    from monkeys.datasets.registry import DATASETS as REGISTRY
-
-    entry = config["datasets"][wildcards.dataset]
-    if REGISTRY[entry.get("registry", wildcards.dataset)].grader != "math":
+    if dataset_grader(wildcards.dataset) != "math":
         return ""
-    return entry.get("grading", "paper")
+    return config["datasets"][wildcards.dataset].get("grading", "paper")
 
 
 def execute_threads(wildcards):
     """execute_shard's threads: `execution.workers` fork servers, but 1 for a math dataset,
     whose answers are graded in the job's own process (monkeys.grading.math.grade_math)."""
-    from monkeys.datasets.registry import DATASETS as REGISTRY
-
-    entry = config["datasets"][wildcards.dataset]
-    if REGISTRY[entry.get("registry", wildcards.dataset)].grader == "math":
+    if dataset_grader(wildcards.dataset) == "math":
         return 1
     return config["execution"]["workers"]
 
@@ -145,11 +165,8 @@ def execute_threads(wildcards):
 def time_limits_input(wildcards):
     """The reference timings a unit-test dataset's shards are limited by (rule
     calibrate_limits), with `execution.time_limit.mode: calibrated` (else no input)."""
-    from monkeys.datasets.registry import DATASETS as REGISTRY
-
-    entry = config["datasets"][wildcards.dataset]
     if (config["execution"].get("time_limit", {}).get("mode", "calibrated") != "calibrated"
-            or REGISTRY[entry.get("registry", wildcards.dataset)].grader != "unit_tests"):
+            or dataset_grader(wildcards.dataset) != "unit_tests"):
         return []
     return f"results/datasets/{wildcards.dataset}/time_limits.parquet"
 
@@ -157,10 +174,8 @@ def time_limits_input(wildcards):
 def execute_problems(wildcards):
     """The problems table a shard is graded against: without the tests that reject a correct
     reference (rule reference_check) for a stdio dataset with `drop_false_negative_tests`."""
-    from monkeys.datasets.registry import DATASETS as REGISTRY
-
     entry = config["datasets"][wildcards.dataset]
-    stdio = REGISTRY[entry.get("registry", wildcards.dataset)].grader == "stdio"
+    stdio = dataset_grader(wildcards.dataset) == "stdio"
     name = "problems_checked" if stdio and entry.get("drop_false_negative_tests") else "problems"
     return f"results/datasets/{wildcards.dataset}/{name}.parquet"
 

@@ -15,7 +15,7 @@ rule execute_shard:
         grading=math_grading,
         # an import model's `regrade`: its labels decide the verdicts unless true
         regrade=_sampling_rules.import_regrade(config),
-        code=CODE["execute"],
+        code=execute_code,
     threads: execute_threads
     resources:
         mem_mb=lambda wc, threads: 1024 + threads * (config["execution"]["memory_mb"]

@@ -68,7 +68,7 @@ rule sample_shard:
         sampling=_sampling_rules.sampling_settings(config),
         seed=config["seed"],
         shard=shard_range,
-        code=CODE["sample"],
+        code=sample_code,
     threads: lambda wc: config["models"][wc.model]["threads"]
     resources:
         # From the model's `resources` (config/schema.yaml). With `--profile slurm` these

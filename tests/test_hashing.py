@@ -17,8 +17,32 @@ def test_closure_follows_imports_transitively():
 
 
 def test_closure_sees_imports_inside_functions():
-    # stages.sample imports the embedded backend lazily, inside make_sampler.
-    assert "sampling/embedded.py" in _names("monkeys.stages.sample")
+    # the embedded backend imports its batched variant lazily, inside from_config
+    assert "sampling/batched.py" in _names("monkeys.sampling.embedded")
+
+
+def test_a_sampling_job_hashes_its_own_backend_only():
+    from monkeys.sampling.backends import BACKENDS, sampling_closure
+
+    def names(backend):
+        return {str(p.relative_to(PACKAGE_DIR)) for p in sampling_closure(backend)}
+
+    assert not {"sampling/embedded.py", "sampling/openai_api.py"} & _names("monkeys.stages.sample")
+    assert {"sampling/embedded.py", "sampling/batched.py"} <= names("embedded")
+    assert not {"sampling/openai_api.py", "sampling/vllm_engine.py"} & names("embedded")
+    assert "sampling/openai_api.py" in names("openai") and "sampling/embedded.py" not in names("openai")
+    assert set(BACKENDS) == {"embedded", "vllm", "openai", "import"}
+
+
+def test_an_execution_job_hashes_its_own_grader_only():
+    from monkeys.grading.graders import grading_closure
+
+    def names(grader):
+        return {str(p.relative_to(PACKAGE_DIR)) for p in grading_closure(grader)}
+
+    assert not any(n.startswith("execution/") for n in names("math"))
+    assert "grading/math.py" not in names("unit_tests") | names("stdio")
+    assert {"execution/judge.py", "execution/forkserver.py", "grading/unit_tests.py"} <= names("unit_tests")
 
 
 def test_a_stage_hashes_only_the_table_schemas_it_uses():
@@ -70,6 +94,10 @@ def test_code_hash_follows_meaning_not_comments_docstrings_or_layout(tmp_path):
         '"""Reworded module doc."""\n\ndef f(x):\n    """Add one, reworded."""\n    return x + 1\n',
         '# a new comment\ndef f(x):\n\n    return (x\n            + 1)\n',
         'def f(x):\n    """Only a docstring changed place."""\n    return x + 1\n',
+        # functions' type annotations are not evaluated (from __future__ import annotations)
+        'def f(x: int) -> int:\n    y: int = x + 1\n    return y\n'.replace("y: int = x + 1\n    return y",
+                                                                      "return x + 1"),
+        'def f(x: "list[int] | None" = None) -> int:\n    return x + 1\n'.replace(" = None", ""),
     ]
     assert all(digest(text) == base for text in same)
     changed = [
@@ -77,7 +105,12 @@ def test_code_hash_follows_meaning_not_comments_docstrings_or_layout(tmp_path):
         'def f(y):\n    return y + 1\n',
         'def f(x):\n    s = "not a docstring"\n    return x + 1\n',
         'def f(x):\n    return x + 1\n\nLIMIT = 3\n',
+        # a class variable's annotation can be a field (dataclasses): it counts
+        'def f(x):\n    return x + 1\n\nclass C:\n    n: int = 1\n',
     ]
+    assert digest('class C:\n    n: int = 1\n') != digest('class C:\n    n: float = 1\n')
+    assert digest('def g():\n    n: int = 1\n    return n\n') == \
+        digest('def g():\n    n = 1\n    return n\n')
     assert all(digest(text) != base for text in changed)
 
 

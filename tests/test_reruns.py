@@ -117,6 +117,13 @@ def test_more_samples_add_shards_only(done):
         ("execution/programs.py", {"calibrate_limits": 1, "execute_shard": 2, **DOWNSTREAM}),
         ("tables/verdicts.py", {"execute_shard": 2, **DOWNSTREAM}),
         ("tables/selection.py", {"selection": 1, "verification_gap": 1, **PLOTS}),  # plots: all
+        # a job hashes only its own sampler backend and grader (monkeys.sampling.backends,
+        # monkeys.grading.graders): this run samples with llama.cpp and runs unit tests
+        ("sampling/openai_api.py", {}),
+        ("sampling/vllm_engine.py", {}),
+        ("grading/math.py", {}),
+        ("sampling/embedded.py", {"sample_shard": 2, "execute_shard": 2, **DOWNSTREAM}),
+        ("grading/unit_tests.py", {"execute_shard": 2, **DOWNSTREAM}),
     ],
 )
 def test_library_edit_reruns_the_rules_that_use_it(done, tmp_path, module, expected):

@@ -33,7 +33,7 @@ class ConfigError(MonkeysError, ValueError):
     """A configuration problem the user has to fix; the message says where and how."""
 
 
-def _with_defaults(validator_class: type) -> type:
+def _with_defaults(validator_class: Any) -> Any:
     """A validator class that fills `default` values of missing properties while validating."""
     validate_properties = validator_class.VALIDATORS["properties"]
 

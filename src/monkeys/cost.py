@@ -91,7 +91,8 @@ def problem_flops(prompt_tokens: int, completion_tokens: Sequence[int] | np.ndar
     """
     d = np.asarray(completion_tokens, dtype=np.float64)
     prompts = 1 if prompt_once else d.size
-    return float(prompts * prompt_flops(prompt_tokens, cost) + decode_flops(prompt_tokens, d, cost).sum())
+    decode: Any = decode_flops(prompt_tokens, d, cost)
+    return float(prompts * prompt_flops(prompt_tokens, cost) + decode.sum())
 
 
 def problem_flops_from_totals(n: int, prompt_tokens_total: float, completion_tokens_total: float,

@@ -35,15 +35,44 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def _strip_function_annotations(tree: ast.AST) -> ast.AST:
+    """The tree without the type annotations of functions: their parameters' and return
+    annotations, and annotated assignments in their bodies (made plain assignments). Under
+    `from __future__ import annotations` none of these is evaluated; annotations of module and
+    class variables stay (a dataclass's fields are its annotations)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.returns = None
+            for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs,
+                        node.args.vararg, node.args.kwarg):
+                if arg is not None:
+                    arg.annotation = None
+            for inner in ast.walk(node):
+                for field in ("body", "orelse", "finalbody"):
+                    stmts = getattr(inner, field, None)
+                    if isinstance(stmts, list):
+                        setattr(inner, field, [_plain(s) for s in stmts])
+    return tree
+
+
+def _plain(stmt: ast.stmt) -> ast.stmt:
+    if isinstance(stmt, ast.AnnAssign):
+        if stmt.value is None:
+            return ast.Pass()
+        return ast.Assign(targets=[stmt.target], value=stmt.value)
+    return stmt
+
+
 def source_meaning(source: bytes, filename: str = "<source>") -> bytes:
     """What a Python file means to a hash: its syntax tree without comments, docstrings,
-    formatting or line numbers. A file that does not parse is taken byte for byte."""
+    formatting, line numbers or functions' type annotations. A file that does not parse is
+    taken byte for byte."""
     try:
         tree = ast.parse(source, filename=filename)
     except (SyntaxError, ValueError):
         return source
-    return ast.dump(_strip_docstrings(tree), annotate_fields=False,
-                    include_attributes=False).encode()
+    tree = _strip_function_annotations(_strip_docstrings(tree))
+    return ast.dump(tree, annotate_fields=False, include_attributes=False).encode()
 
 
 def code_hash(paths: Iterable[str | Path]) -> str:

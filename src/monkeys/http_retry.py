@@ -25,7 +25,7 @@ from collections.abc import Callable
 from http.client import HTTPException
 from typing import Any, Protocol
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -33,10 +33,17 @@ RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 class RetrySettings(Protocol):
     """The retry settings of a backend's config (both backends' configs have these fields)."""
 
-    max_retries: int
-    backoff_s: float
-    max_backoff_s: float
-    timeout_s: float
+    @property
+    def max_retries(self) -> int: ...
+
+    @property
+    def backoff_s(self) -> float: ...
+
+    @property
+    def max_backoff_s(self) -> float: ...
+
+    @property
+    def timeout_s(self) -> float: ...
 
 
 def backoff_delay(attempt: int, settings: RetrySettings, retry_after: str | None,

@@ -22,7 +22,7 @@ def logged(log_path: str) -> Iterator[None]:
             yield
         except MonkeysError as exc:
             print(f"error: {exc}", file=fh)
-            sys.__stderr__.write(f"error: {exc}\n")
+            sys.__stderr__.write(f"error: {exc}\n")  # type: ignore[union-attr]
             raise SystemExit(1) from None
         except BaseException:
             traceback.print_exc(file=fh)

@@ -38,8 +38,6 @@ from monkeys.datasets.sources import RawData
 from monkeys.tables.datasets import PROBLEMS
 from monkeys.testgen.harness import reference_check
 
-GRADERS = ("unit_tests", "stdio", "math")
-
 
 class RowError(ValueError):
     """One upstream row cannot be used; the message is the reason."""
@@ -51,7 +49,7 @@ class DatasetSpec:
 
     name: str
     description: str
-    grader: str  # one of GRADERS
+    grader: str  # a name in monkeys.grading.graders.GRADERS
     default_source: dict[str, Any] | None  # None: no pinned default; the config must name one
     parse_row: Callable[[dict[str, Any], int], dict[str, Any] | None]
     prompt: str = "plain"  # default prompt preset
@@ -196,7 +194,7 @@ def _called_names(source: str) -> list[str]:
     except SyntaxError:
         return []
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
-    return [c.func.id for c in sorted(calls, key=lambda c: (c.lineno, c.col_offset))]
+    return [c.func.id for c in sorted(calls, key=lambda c: (c.lineno, c.col_offset))]  # type: ignore[attr-defined]
 
 
 def _mbpp_entry_point(code: str, tests: list[str]) -> str:
@@ -374,7 +372,6 @@ def parse_math_row(row: dict[str, Any], number: int) -> dict[str, Any]:
 # --- CodeContests --------------------------------------------------------------------------------
 
 CODECONTESTS_LANGUAGES = {0: "UNKNOWN", 1: "PYTHON", 2: "CPP", 3: "PYTHON3", 4: "JAVA"}
-DEFAULT_STDIO_TIME_LIMIT_S = 2.0
 
 
 def _tests(row: dict[str, Any], name: str) -> list[dict[str, str]]:

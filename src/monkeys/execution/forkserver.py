@@ -418,7 +418,7 @@ def main() -> None:
     libc = load_libc()
     libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
                            ctypes.c_ulong]
-    ctx = {
+    ctx: dict[str, Any] = {
         "home": home,
         "workdir": workdir,
         "drop": drop,

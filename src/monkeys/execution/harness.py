@@ -168,11 +168,12 @@ def candidate_child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, v
                             and c.co_name == check_name and c.co_firstlineno >= check_line]
                 check = namespace.get(check_name)
                 if not (expected and _type(check) is _FunctionType
-                        and check.__code__ is expected[-1] and check.__globals__ is namespace):
+                        and check.__code__ is expected[-1]  # type: ignore[union-attr]
+                        and check.__globals__ is namespace):  # type: ignore[union-attr]
                     status, error_type = "error", "CheckReplaced"
                     trace = f"the tests' {check_name}() was replaced before it could run"
                 else:
-                    check(_eval(_compile(entry, "<candidate>", "eval", 0, True, 0), namespace))
+                    check(_eval(_compile(entry, "<candidate>", "eval", 0, True, 0), namespace))  # type: ignore[misc]
         except _BaseException as exc:  # noqa: BLE001 - every escape is a verdict
             status = "failed" if _isinstance(exc, _AssertionError) else "error"
             try:
@@ -180,7 +181,7 @@ def candidate_child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, v
             except _BaseException:  # noqa: BLE001
                 error_type = "?"
             try:  # the traceback less its first frame, which is this harness
-                trace = "".join(_fmt_exc(_type(exc), exc, exc.__traceback__.tb_next))
+                trace = "".join(_fmt_exc(_type(exc), exc, exc.__traceback__.tb_next))  # type: ignore[union-attr]
                 trace = _mask(trace)[-DETAIL_CHARS:]  # masked before it is cut
             except _BaseException:  # noqa: BLE001 - e.g. MemoryError, a raising __str__
                 trace = error_type

@@ -207,7 +207,7 @@ def reroute_imports(fds: dict[str, int]) -> None:
     the interpreter may live under a directory the candidate's uid cannot search (e.g. pyenv in
     /root). `/proc/self/fd/N` resolves to the directory itself, so its ancestors no longer matter.
     """
-    remap = {}
+    remap: dict[str, str] = {}
     for entry, fd in sorted(fds.items()):  # parents sort before their subdirectories
         inside = any(entry.startswith(old + os.sep) for old in remap)
         if not inside and not os.access(entry, os.R_OK | os.X_OK):

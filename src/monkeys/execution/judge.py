@@ -202,7 +202,7 @@ class Candidate:
             return answer[2]
         if answer[1] == "x" and len(answer) == 5:
             error = raised(answer[2], answer[3])
-            error.__monkeys_trace__ = answer[4] if isinstance(answer[4], str) else ""
+            error.__monkeys_trace__ = answer[4] if isinstance(answer[4], str) else ""  # type: ignore[attr-defined]
             if self.record is not None:
                 self.record("!" + type(error).__name__)
             raise error

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import Any
 
 from monkeys.execution.frames import read_frame, write_frame
 from monkeys.execution.pool import PoolError, run_pool
@@ -30,7 +31,7 @@ def main() -> int:
         return 2
     ids, requests = [], []
     for _ in range(int(header["count"])):
-        frame = read_frame(proto_in)
+        frame: Any = read_frame(proto_in)
         ids.append(frame["id"])
         requests.append((frame["job"], frame["limits"]))
     workers = max(1, int(header["workers"]))

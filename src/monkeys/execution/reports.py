@@ -59,7 +59,7 @@ def _unhex(field: bytes) -> str:
     return "" if field == b"-" else bytes.fromhex(field.decode("ascii")).decode("utf-8", "replace")
 
 
-def parse_verdict(data: bytes, nonce: str) -> tuple[dict[str, str] | None, dict[int, str], bool]:
+def parse_verdict(data: bytes, nonce: str) -> tuple[dict[str, Any] | None, dict[int, str], bool]:
     """(overall verdict or None, per-test outcomes by index, whether the per-test pass finished).
 
     When the per-test pass finished, the verdict also holds "behaviour", its digest.

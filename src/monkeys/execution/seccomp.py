@@ -51,7 +51,8 @@ _AF_UNIX, _AF_INET, _AF_INET6, _SOCK_STREAM, _SOCK_TYPE_MASK = 1, 2, 10, 1, 0xF
 def _assemble(program: list[tuple[int, Any, Any, int]]) -> list[tuple[int, int, int, int]]:
     """Classic BPF with labels: a jump target may be a label (str), which names the instruction
     ("label", ...) pseudo-entries mark; labels resolve to relative offsets."""
-    labels, out = {}, []
+    labels: dict[str, int] = {}
+    out: list[tuple[int, int, int, int]] = []
     for op, jt, jf, k in program:
         if op == -1:
             labels[jt] = len(out)
@@ -192,7 +193,7 @@ def _filter_checks(fprog: Any, lock_cpus: bool) -> bytes:
     nrs = _SYSCALLS[os.uname().machine]
     allowed = True
     for works in (lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close(),
-                  lambda: [end.close() for end in socket.socketpair()]):
+                  lambda: [end.close() for end in socket.socketpair()]):  # type: ignore[func-returns-value]
         try:
             works()
         except OSError:

@@ -151,7 +151,8 @@ def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *,
              for v in (list.__iter__(value) if base is list else value)]
     if base is list:
         return items
-    return {{tuple: "t", set: "s", frozenset: "z"}[base]: items}
+    tags: dict[type, str] = {tuple: "t", set: "s", frozenset: "z"}
+    return {tags[base]: items}
 
 
 def result_form(value: Any) -> Any:
@@ -159,7 +160,7 @@ def result_form(value: Any) -> Any:
     it yields (`{"g": [...]}`, at most MAX_ITEMS items)."""
     if not isinstance(value, Iterator) or _base(value) is not None:
         return to_form(value)
-    items = []
+    items: list[Any] = []
     for item in value:
         if len(items) >= MAX_ITEMS:
             raise ValueFormError(f"an iterator yielded more than {MAX_ITEMS} items")

@@ -46,6 +46,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -451,3 +453,10 @@ def grade_math(problems: pd.DataFrame, samples: pd.DataFrame, rule: str = "paper
     verdicts["extracted_answer"] = [v.extracted for v, _ in rows]
     verdicts["normalised_answer"] = [v.normalised for v, _ in rows]
     return verdicts
+
+
+def grade_shard(problems: pd.DataFrame, samples: pd.DataFrame, *, execution: Mapping[str, Any],
+                grading: str = "paper", time_limits_path: str | Path | None = None) -> pd.DataFrame:
+    """The math grader (monkeys.grading.graders): answers compared by the dataset's `grading`
+    rule; nothing is executed."""
+    return grade_math(problems, samples, rule=grading)

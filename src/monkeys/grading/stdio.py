@@ -29,8 +29,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -265,3 +267,12 @@ def drop_tests(test_json: str, drop: Sequence[tuple[str, int]]) -> str:
     gone = set(drop)
     kept = {g: [t for i, t in enumerate(v or []) if (g, i) not in gone] for g, v in tests.items()}
     return json.dumps(kept, sort_keys=True)
+
+
+def grade_shard(problems: pd.DataFrame, samples: pd.DataFrame, *, execution: Mapping[str, Any],
+                grading: str = "paper", time_limits_path: str | Path | None = None) -> pd.DataFrame:
+    """The stdio grader (monkeys.grading.graders): sandbox limits from the config's
+    `execution` section; each test's own time limit (scaled) bounds each run."""
+    from monkeys.execution.settings import limits_from
+
+    return grade_stdio(problems, samples, limits_from(execution)[0], int(execution["workers"]))

@@ -7,8 +7,10 @@ which of the suite's top-level assertions failed (see monkeys.execution.programs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,6 +24,7 @@ from monkeys.execution.time_limits import (
     sample_limits,
 )
 
+log = logging.getLogger(__name__)
 FIRST_FAILED_CHARS = 300
 
 
@@ -150,3 +153,25 @@ def _rerun_near_limit(jobs: Sequence[Program], limits: Sequence[Limits],
         outcomes[i] = replace(first, flaky=first.flaky or second.status != first.status,
                               runs=first.runs + 1)
     return outcomes
+
+
+def grade_shard(problems: pd.DataFrame, samples: pd.DataFrame, *, execution: Mapping[str, Any],
+                grading: str = "paper", time_limits_path: str | Path | None = None) -> pd.DataFrame:
+    """The unit-test grader (monkeys.grading.graders): sandbox settings from the config's
+    `execution` section, limits calibrated on the `calibrate_limits` table when given."""
+    from monkeys.execution.settings import describe_servers, isolation_from, limits_from
+    from monkeys.execution.time_limits import TIME_LIMITS
+    from monkeys.tables.io import read_table
+
+    limits, plus_limits = limits_from(execution)
+    time_limits = read_table(time_limits_path, TIME_LIMITS) if time_limits_path else None
+    report: list[dict[str, Any]] = []
+    verdicts = grade_unit_tests(
+        problems, samples, limits, int(execution["workers"]), plus_limits=plus_limits,
+        isolation=isolation_from(execution), reruns=int(execution.get("reruns", 0)),
+        dedupe=bool(execution.get("dedupe", True)),
+        per_test=bool(execution.get("per_test", True)), report=report,
+        time_limits=time_limits, time_limit=TimeLimitSettings.from_config(execution))
+    log.info("sandbox (isolation %s): %s", execution.get("isolation", "process"),
+             describe_servers(report))
+    return verdicts

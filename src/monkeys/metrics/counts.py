@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 STATUS_COLUMNS = {
@@ -15,8 +15,6 @@ STATUS_COLUMNS = {
     "timeout": "num_timeout",
     "crashed": "num_crashed",
 }
-
-log = logging.getLogger("monkeys")
 
 
 def count_verdicts(samples: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:

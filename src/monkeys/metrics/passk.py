@@ -36,7 +36,8 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return float(-np.expm1(np.log1p(-k / i).sum()))
 
 
-def pass_at_k_matrix(n: np.ndarray, c: np.ndarray, ks: Sequence[int]) -> np.ndarray:
+def pass_at_k_matrix(n: np.ndarray | Sequence[int], c: np.ndarray | Sequence[int],
+                     ks: Sequence[int]) -> np.ndarray:
     """pass@k for every problem (rows) and every k in ks (columns), shape (len(n), len(ks)).
 
     n and c are per-problem sample and correct counts; problems may differ in n. For each

@@ -86,7 +86,7 @@ def vote_winners(totals: np.ndarray, present: np.ndarray, noise: np.ndarray) -> 
 
 def majority_vote_accuracy(
     answers: Sequence[object], correct: Sequence[bool], ks: Sequence[int], *, draws: int,
-    seed: int, weights: Sequence[float] | None = None,
+    seed: int, weights: Sequence[float] | np.ndarray | None = None,
 ) -> np.ndarray:
     """Monte Carlo accuracy at each k of the most voted answer among k random samples.
 

@@ -74,7 +74,7 @@ def bilevel_rewards(correct: Sequence[bool], tokens: Sequence[int], horizon: int
     return correct * np.clip((horizon - tokens + 1.0) / horizon, 0.0, 1.0)
 
 
-def heterogeneity(rewards: Sequence[float]) -> float:
+def heterogeneity(rewards: Sequence[float] | np.ndarray) -> float:
     """sigma_x: the square root of the unbiased sample variance of one problem's rewards."""
     rewards = np.asarray(rewards, dtype=np.float64)
     if rewards.size < 2:
@@ -89,7 +89,7 @@ def policy_heterogeneity(sigmas: Sequence[float]) -> float:
     return float(np.sqrt(np.mean(sigmas**2))) if sigmas.size else float("nan")
 
 
-def anti_concentration(rewards: Sequence[float], epsilon: float = EPSILON) -> float:
+def anti_concentration(rewards: Sequence[float] | np.ndarray, epsilon: float = EPSILON) -> float:
     """c_x(eps): the fraction of samples with reward >= mean + sigma * sqrt(eps) (plug-in)."""
     rewards = np.asarray(rewards, dtype=np.float64)
     if epsilon < 0:

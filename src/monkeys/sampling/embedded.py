@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,7 @@ class LlamaCppSampler:
         self._n_vocab = self._llm.n_vocab()
         self._logprobs: list[float] = []
         self._generate = self._llm.generate
-        self._llm.generate = self._scored_generate   # create_completion draws through it
+        self._llm.generate = self._scored_generate  # type: ignore[method-assign]  # create_completion draws through it
         self.info = llama_info(name, path, threads, context_length, "llama-cpp-python")
 
     def _scored_generate(self, *args: Any, **kwargs: Any):
@@ -190,3 +190,18 @@ class LlamaCppSampler:
     def sample(self, requests: Sequence[SampleRequest], params: SamplingParams) -> list[SampleResult]:
         """One completion per request, in order."""
         return [self._draw(request, params) for request in requests]
+
+
+def from_config(model: str, model_spec: Mapping[str, Any], weights: Any,
+                imported: Any = None) -> Any:
+    """The embedded backend (monkeys.sampling.backends): llama.cpp, one sequence at a time, or
+    `parallel` sequences in one batch (monkeys.sampling.batched)."""
+    parallel = int(model_spec.get("parallel", 1))
+    if parallel > 1:
+        from monkeys.sampling.batched import LlamaBatchedSampler
+
+        return LlamaBatchedSampler(weights.path, name=model, threads=model_spec["threads"],
+                                   context_length=model_spec["context_length"],
+                                   parallel=parallel, block=model_spec.get("block"))
+    return LlamaCppSampler(weights.path, name=model, threads=model_spec["threads"],
+                           context_length=model_spec["context_length"])

@@ -57,7 +57,7 @@ from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, Samp
 from monkeys.tables.imports import RELEASE_PROBLEMS, RELEASE_SAMPLES
 from monkeys.tables.io import write_table
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 FIELDS = ("problem_id", "completion", "sample_index", "prompt_tokens", "completion_tokens",
           "finish_reason", "correct", "score", "question", "split")
@@ -504,3 +504,16 @@ class ImportSampler:
                 imported_correct=None if correct is None or pd.isna(correct) else bool(correct),
             ))
         return out
+
+
+def from_config(model: str, model_spec: Mapping[str, Any], weights: Any = None,
+                imported: Mapping[str, Any] | None = None) -> ImportSampler:
+    """The import backend (monkeys.sampling.backends): samples from a converted release."""
+    from monkeys.tables.imports import IMPORT_MAPPING
+    from monkeys.tables.io import read_table
+
+    if not imported:
+        raise ImportBackendError(f"model {model!r}: an import samples from its converted file "
+                                 "(rules import_release and import_map)")
+    return ImportSampler(name=model, spec=model_spec["import"], samples_path=imported["samples"],
+                         mapping=read_table(imported["mapping"], IMPORT_MAPPING))

@@ -37,7 +37,6 @@ logged or written to provenance (only the variable's name is).
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import time
@@ -50,8 +49,6 @@ from monkeys.errors import MonkeysError
 from monkeys.http_retry import JSONPoster
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, SamplingParams
 from monkeys.sampling.logprobs import tokens_through_stop
-
-log = logging.getLogger("monkeys")
 
 
 class OpenAIBackendError(MonkeysError, RuntimeError):
@@ -323,3 +320,9 @@ class OpenAISampler:
             for request, result in zip(groups[position], results, strict=True):
                 out[(request.problem_id, request.sample_index)] = result
         return [out[(r.problem_id, r.sample_index)] for r in requests]
+
+
+def from_config(model: str, model_spec: Mapping[str, Any], weights: Any = None,
+                imported: Any = None) -> OpenAISampler:
+    """The openai backend (monkeys.sampling.backends): any OpenAI-compatible server."""
+    return OpenAISampler(name=model, config=model_spec["openai"])

@@ -27,7 +27,7 @@ from monkeys.hashing import sha256_bytes
 from monkeys.tables.io import read_table, write_table
 from monkeys.tables.samples import SAMPLES
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def fingerprint(fields: Mapping[str, Any]) -> str:

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def _duration(seconds: float) -> str:

@@ -34,7 +34,7 @@ from monkeys.sampling.importer import ImportBackendError, resolve_spec
 from monkeys.tables.imports import IMPORT_MAPPING
 from monkeys.tables.io import read_table
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 STATUSES = ("matched", "not_selected", "no_problem", "ambiguous", "text_differs", "split_differs")
 

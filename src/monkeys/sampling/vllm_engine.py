@@ -42,7 +42,7 @@ from monkeys.errors import MonkeysError
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplerInfo, SamplingParams
 from monkeys.sampling.logprobs import DEFINITION
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 ENGINE_KEYS = ("tensor_parallel_size", "dtype", "max_model_len", "gpu_memory_utilization",
                "enable_prefix_caching", "max_num_seqs", "quantization", "trust_remote_code",
@@ -119,12 +119,10 @@ class VLLMSampler:
         self._vllm = vllm
         self.checkpoint_samples = int(spec.get("checkpoint_samples", 2048))
         kwargs = engine_kwargs(model_path, spec)
-        started = time.perf_counter()
         try:
             self._llm = vllm.LLM(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             raise VLLMBackendError(f"vLLM could not load {model_path}: {exc}") from exc
-        self.load_s = time.perf_counter() - started
         self._max_len = spec.get("max_model_len")
         version = getattr(vllm, "__version__", "unknown")
         engine = getattr(self._llm, "llm_engine", None)
@@ -222,3 +220,14 @@ class VLLMSampler:
     def sample(self, requests: Sequence[SampleRequest], params: SamplingParams) -> list[SampleResult]:
         """One completion per request, in request order."""
         return self._generate(list(requests), params)
+
+
+def from_config(model: str, model_spec: Mapping[str, Any], weights: Any,
+                imported: Any = None) -> VLLMSampler:
+    """The vllm backend (monkeys.sampling.backends); the weights' revision unless the
+    `vllm` section names one."""
+    spec = dict(model_spec.get("vllm") or {})
+    revision = (model_spec.get("weights") or {}).get("revision")
+    if revision:
+        spec.setdefault("revision", revision)
+    return VLLMSampler(weights.path, name=model, spec=spec)

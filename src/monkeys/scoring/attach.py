@@ -15,7 +15,7 @@ from monkeys.scoring.base import BUILTIN_SCORES
 from monkeys.tables.io import read_tables
 from monkeys.tables.scores import SCORES
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 KEY = ["model", "dataset", "problem_id", "sample_index"]
 

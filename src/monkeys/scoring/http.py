@@ -227,7 +227,7 @@ def parse_reply(config: HTTPConfig, request: ScoreRequest, reply: Mapping[str, A
                              "first token of a text has none: give the template some context)")
         if not picked:
             return -math.inf
-        total = math.fsum(float(v) for v in picked)
+        total = math.fsum(float(v) for v in picked)  # type: ignore[arg-type]
         return total / len(picked) if config.method == "logprob" and config.reduce == "mean" \
             else total
     if config.method == "score":

@@ -95,12 +95,10 @@ class VLLMRewardScorer:
             raise ScoringError(f"scorer {name!r}: vllm.template must contain {{{{completion}}}}")
         self.checkpoint_samples = int(spec.get("checkpoint_samples", 2048))
         kwargs = reward_engine_kwargs(name, model_path, spec)
-        started = time.perf_counter()
         try:
             self._llm = vllm.LLM(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ScoringError(f"scorer {name!r}: vLLM could not load {model_path}: {exc}") from exc
-        self.load_s = time.perf_counter() - started
         self.info = ScorerInfo(backend="vllm", scorer=name, details={
             "engine_version": getattr(vllm, "__version__", "unknown"),
             "engine_args": {k: v for k, v in kwargs.items() if k != "seed"},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,8 +10,6 @@ from monkeys.tables.counts import COUNTS
 from monkeys.tables.io import read_tables, write_table
 from monkeys.tables.samples import SAMPLES
 from monkeys.tables.verdicts import VERDICTS
-
-log = logging.getLogger("monkeys")
 
 
 def aggregate(sample_paths: Sequence[str], verdict_paths: Sequence[str], out: str | Path) -> None:

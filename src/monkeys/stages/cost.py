@@ -18,7 +18,7 @@ from monkeys.tables.counts import COUNTS
 from monkeys.tables.coverage import COVERAGE
 from monkeys.tables.io import read_tables, write_table
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:

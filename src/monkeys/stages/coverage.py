@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,6 @@ from monkeys.metrics.coverage import coverage_curve
 from monkeys.tables.counts import COUNTS
 from monkeys.tables.coverage import COVERAGE
 from monkeys.tables.io import read_table, write_table
-
-log = logging.getLogger("monkeys")
 
 
 def coverage(counts_path: str | Path, out: str | Path, *, analysis: Mapping[str, Any],

@@ -5,85 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from monkeys.execution.sandbox import Isolation, Limits
-from monkeys.execution.time_limits import TIME_LIMITS, TimeLimitSettings
-from monkeys.grading.unit_tests import grade_unit_tests
+from monkeys.grading.graders import grade
 from monkeys.tables.datasets import PROBLEMS, STRONG_TESTS
 from monkeys.tables.io import read_table, write_table
 from monkeys.tables.samples import SAMPLES
 from monkeys.tables.verdicts import VERDICTS
 
-log = logging.getLogger("monkeys")
-
-
-def limits_from(execution: Mapping[str, Any]) -> tuple[Limits, Limits]:
-    """(limits for the `test` suite, limits for the `plus_test` suite) from the config section."""
-    limits = Limits(
-        timeout_s=float(execution["timeout_s"]),
-        memory_mb=int(execution["memory_mb"]),
-        file_size_mb=int(execution.get("file_size_mb", 16)),
-        max_processes=int(execution.get("max_processes", 16)),
-    )
-    plus = execution.get("plus_timeout_s")
-    return limits, (replace(limits, timeout_s=float(plus)) if plus else limits)
-
-
-def isolation_from(execution: Mapping[str, Any]) -> Isolation:
-    return Isolation(level=str(execution.get("isolation", "process")),
-                     image=str(execution.get("image", Isolation.image)),
-                     disk_mb=int(execution.get("disk_mb", 64)))
-
-
-def _describe(report: list[dict[str, Any]]) -> str:
-    if not report:
-        return "no fork servers started"
-    iso = [r.get("isolation") or {} for r in report]
-    return (f"{len(report)} fork server(s), python {report[0].get('python')}, "
-            f"own uid: {all(r.get('drops_to') for r in report)}, "
-            f"no network: {all(i.get('network') for i in iso)}, "
-            f"read-only filesystem: {all(i.get('filesystem') for i in iso)}"
-            + (f" ({iso[0].get('why')})" if iso[0].get("why") else "")
-            + f", CPUs per server: {[r.get('cpus') for r in report]}, "
-            f"CPUs locked: {all(r.get('cpu_lock') for r in report)}, "
-            f"candidates' system calls refused: {_refused_by_all(report)}")
-
-
-def _refused_by_all(report: list[dict[str, Any]]) -> str:
-    """What every fork server's seccomp filter refuses, in order
-    (monkeys.execution.seccomp.FILTER_DEFENCES)."""
-    lists = [r.get("seccomp") or [] for r in report]
-    common = [name for name in lists[0] if all(name in other for other in lists[1:])]
-    return "; ".join(common) or "none"
-
-
-def _grade(grader: str, problems: pd.DataFrame, samples: pd.DataFrame,
-           execution: Mapping[str, Any], report: list[dict[str, Any]],
-           grading: str = "paper", time_limits: pd.DataFrame | None = None) -> pd.DataFrame:
-    limits, plus_limits = limits_from(execution)
-    workers = int(execution["workers"])
-    if grader == "unit_tests":
-        return grade_unit_tests(
-            problems, samples, limits, workers, plus_limits=plus_limits,
-            isolation=isolation_from(execution), reruns=int(execution.get("reruns", 0)),
-            dedupe=bool(execution.get("dedupe", True)),
-            per_test=bool(execution.get("per_test", True)), report=report,
-            time_limits=time_limits, time_limit=TimeLimitSettings.from_config(execution))
-    if grader == "stdio":
-        from monkeys.grading.stdio import grade_stdio
-
-        return grade_stdio(problems, samples, limits, workers)
-    if grader == "math":
-        from monkeys.grading.math import grade_math
-
-        return grade_math(problems, samples, rule=grading)
-    raise ValueError(f"unknown grader {grader!r}")
+log = logging.getLogger(__name__)
 
 
 def with_strong_tests(problems: pd.DataFrame, strong: pd.DataFrame) -> pd.DataFrame:
@@ -189,15 +123,13 @@ def execute_shard(
         problems = with_strong_tests(problems, read_table(strong_tests_path,
                                                                  STRONG_TESTS))
     samples = read_table(samples_path, SAMPLES)
-    time_limits = read_table(time_limits_path, TIME_LIMITS) if time_limits_path else None
     by_problem = problems.set_index("problem_id")["grader"] if "grader" in problems else None
     graders = (samples["problem_id"].map(by_problem).fillna("unit_tests").replace("", "unit_tests")
                if by_problem is not None else pd.Series("unit_tests", index=samples.index))
-    report: list[dict[str, Any]] = []
     frames = []
     for grader, part in samples.groupby(graders, sort=False):
-        frame = _grade(str(grader), problems, part.reset_index(drop=True), execution, report,
-                       grading, time_limits)
+        frame = grade(str(grader), problems, part.reset_index(drop=True), execution=execution,
+                      grading=grading, time_limits_path=time_limits_path)
         frame.index = part.index
         frames.append(frame)
     verdicts = pd.concat(frames).sort_index() if frames else VERDICTS.empty_table().to_pandas()
@@ -207,5 +139,4 @@ def execute_shard(
         if name not in verdicts:
             verdicts[name] = {"flaky": False, "runs": 1}.get(name)
     write_table(verdicts.reset_index(drop=True), out, VERDICTS)
-    log.info("sandbox (isolation %s): %s", execution.get("isolation", "process"), _describe(report))
     log.info("%s: %s", samples_path, verdicts["status"].value_counts().to_dict())

@@ -3,7 +3,6 @@ members of a family (the largest member is the reference)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -14,8 +13,6 @@ from monkeys.scaling.extrapolate import family_offsets
 from monkeys.tables.coverage import COVERAGE
 from monkeys.tables.family import FAMILY
 from monkeys.tables.io import read_tables, write_table
-
-log = logging.getLogger("monkeys")
 
 LEVELS = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2))
 

@@ -17,7 +17,7 @@ from monkeys.sampling.weights import (
 from monkeys.tables.datasets import PROBLEMS, SKIPPED_ROWS
 from monkeys.tables.io import write_table
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def fetch_dataset(

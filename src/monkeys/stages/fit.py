@@ -17,7 +17,7 @@ from monkeys.tables.counts import COUNTS
 from monkeys.tables.coverage import COVERAGE, FIT
 from monkeys.tables.io import read_table, write_table
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def fit(counts_path: str | Path, coverage_path: str | Path, out: str | Path, *,

@@ -30,7 +30,7 @@ from monkeys.tables.counts import COUNTS
 from monkeys.tables.io import read_tables, write_table
 from monkeys.tables.verifiers import FLAWS, FLAWS_FIT
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def _flaky(counts: pd.DataFrame) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from monkeys.sampling.import_labels import KEY, agreement, describe
 from monkeys.tables.imports import IMPORT_AGREEMENT
 from monkeys.tables.io import write_table
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def _columns(paths: Sequence[str | Path], columns: list[str]) -> pd.DataFrame:

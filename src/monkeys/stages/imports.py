@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,6 @@ from monkeys.sampling.release_map import check_mapping, map_release
 from monkeys.tables.datasets import PROBLEMS
 from monkeys.tables.imports import IMPORT_MAPPING, RELEASE_PROBLEMS
 from monkeys.tables.io import read_table, write_table
-
-log = logging.getLogger("monkeys")
 
 
 def import_release(spec: Mapping[str, Any], samples_out: str | Path,

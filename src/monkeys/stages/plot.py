@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,8 +26,6 @@ from monkeys.tables.selection import SELECTION
 from monkeys.tables.style import STYLE, STYLE_RULES
 from monkeys.tables.verification_gap import GAP_CURVES, GAP_PROBLEMS, GAP_SUMMARY
 from monkeys.tables.verifiers import FLAWS, FLAWS_FIT, UTILITY, VERIFIER_CURVES
-
-log = logging.getLogger("monkeys")
 
 
 def plot_coverage(

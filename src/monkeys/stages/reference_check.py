@@ -38,7 +38,7 @@ from monkeys.grading.stdio import drop_tests, problem_tests, run_each_test, time
 from monkeys.tables.datasets import PROBLEMS
 from monkeys.tables.io import read_table, write_table
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 REJECTS = ("failed", "error")  # verdicts that reject a reference; others are the machine's
 
@@ -124,9 +124,9 @@ def false_negatives(problems: pd.DataFrame, references: Mapping[str, Sequence[st
             "dataset": row.dataset, "problem_id": row.problem_id,
             "references": len(references.get(row.problem_id, [])), "broken_references": broken,
             "tests_total": total,
-            "false_negative_tests": [f"{g}:{i}" for g, i in sorted(flagged, key=order.get)],
+            "false_negative_tests": [f"{g}:{i}" for g, i in sorted(flagged, key=order.__getitem__)],
             "num_false_negative_tests": len(flagged),
-            "timeout_tests": [f"{g}:{i}" for g, i in sorted(slow - flagged, key=order.get)],
+            "timeout_tests": [f"{g}:{i}" for g, i in sorted(slow - flagged, key=order.__getitem__)],
             "affected": bool(flagged),
         })
     table = pd.DataFrame(rows, columns=[f.name for f in REFERENCE_CHECK][:-1])

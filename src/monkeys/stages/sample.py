@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 
 from monkeys.datasets.selection import FROM_IMPORT, select_problems
-from monkeys.hashing import code_hash, module_closure, sha256_bytes
+from monkeys.hashing import code_hash, sha256_bytes
+from monkeys.sampling.backends import make_sampler, sampling_closure
 from monkeys.sampling.base import SampleRequest, SampleResult, SamplingParams, iter_groups
 from monkeys.sampling.parts import ShardParts, fingerprint
 from monkeys.sampling.progress import Progress
@@ -36,9 +37,7 @@ from monkeys.tables.datasets import PROBLEMS
 from monkeys.tables.io import read_table, write_table
 from monkeys.tables.samples import SAMPLES
 
-log = logging.getLogger("monkeys")
-
-BACKENDS = ("embedded", "vllm", "openai", "import")
+log = logging.getLogger(__name__)
 
 # Settings that change how a backend is reached, not what it samples: a shard resumed
 # against another replica of the same server (or with other retry limits) keeps its parts.
@@ -59,47 +58,6 @@ def _weights_here(manifest: str | Path, weights_spec: Mapping[str, Any]) -> Weig
             raise WeightsError(f"{weights.path}: sha256 {weights.sha256} differs from "
                                f"{manifest} ({expected})") from None
         return weights
-
-
-def make_sampler(model: str, model_spec: Mapping[str, Any], weights: Weights,
-                 imported: Mapping[str, str | Path] | None = None):
-    """The sampler backend named by the model's config (an import reads `imported`: its
-    converted `samples` and its key `mapping`, see monkeys.stages.imports)."""
-    backend = model_spec["backend"]
-    if backend == "embedded":
-        parallel = int(model_spec.get("parallel", 1))
-        if parallel > 1:
-            from monkeys.sampling.batched import LlamaBatchedSampler
-
-            return LlamaBatchedSampler(weights.path, name=model, threads=model_spec["threads"],
-                                       context_length=model_spec["context_length"],
-                                       parallel=parallel, block=model_spec.get("block"))
-        from monkeys.sampling.embedded import LlamaCppSampler
-
-        return LlamaCppSampler(weights.path, name=model, threads=model_spec["threads"],
-                               context_length=model_spec["context_length"])
-    if backend == "vllm":
-        from monkeys.sampling.vllm_engine import VLLMSampler
-
-        spec = dict(model_spec.get("vllm") or {})
-        revision = (model_spec.get("weights") or {}).get("revision")
-        if revision:
-            spec.setdefault("revision", revision)
-        return VLLMSampler(weights.path, name=model, spec=spec)
-    if backend == "openai":
-        from monkeys.sampling.openai_api import OpenAISampler
-
-        return OpenAISampler(name=model, config=model_spec["openai"])
-    if backend == "import":
-        from monkeys.sampling.importer import ImportBackendError, ImportSampler
-        from monkeys.tables.imports import IMPORT_MAPPING
-
-        if not imported:
-            raise ImportBackendError(f"model {model!r}: an import samples from its converted file "
-                                     "(rules import_release and import_map)")
-        return ImportSampler(name=model, spec=model_spec["import"], samples_path=imported["samples"],
-                             mapping=read_table(imported["mapping"], IMPORT_MAPPING))
-    raise ValueError(f"model {model!r}: unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
 
 
 def sample_requests(
@@ -166,7 +124,7 @@ def job_key(*, model: str, model_spec: Mapping[str, Any], problems: pd.DataFrame
         "seed": seed,
         "range": [start, stop],
         "weights": [weights.sha256, weights.source],
-        "code": code_hash(module_closure("monkeys.stages.sample")),
+        "code": code_hash(sampling_closure(str(model_spec["backend"]))),
     })
 
 

@@ -36,7 +36,7 @@ from monkeys.tables.io import read_table, write_table
 from monkeys.tables.samples import SAMPLES
 from monkeys.tables.scores import SCORES
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 BACKENDS = ("http", "vllm")
 # For selection (re-exported; selection should import them from monkeys.scoring.attach).

@@ -49,7 +49,7 @@ from monkeys.tables.samples import SAMPLES
 from monkeys.tables.selection import SELECTION
 from monkeys.tables.verdicts import VERDICTS
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 VOTE_SAMPLE_INDEX = -1  # the sample index in a vote seed's key: never a real sample's
 SCORE_COLUMNS = ("score", "logprob_mean")

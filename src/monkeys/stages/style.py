@@ -37,7 +37,7 @@ from monkeys.tables.samples import SAMPLES
 from monkeys.tables.style import STYLE, STYLE_RULES
 from monkeys.tables.verdicts import VERDICTS
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 GROUPS = ("true_positive", "false_positive")
 TEST = "Mann-Whitney U, two-sided, on per-sample findings per line"

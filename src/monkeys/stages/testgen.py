@@ -12,7 +12,7 @@ from monkeys.tables.datasets import PROBLEMS, STRONG_TESTS
 from monkeys.tables.io import read_table, write_table
 from monkeys.testgen import TestgenSettings, generate_strong_tests
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def generate_tests(

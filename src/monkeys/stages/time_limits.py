@@ -18,7 +18,7 @@ from monkeys.execution.time_limits import TIME_LIMITS, calibrate
 from monkeys.tables.datasets import PROBLEMS, STRONG_TESTS
 from monkeys.tables.io import read_table, write_table
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def calibrate_limits(

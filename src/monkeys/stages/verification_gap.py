@@ -39,7 +39,7 @@ from monkeys.tables.selection import SELECTION
 from monkeys.tables.verdicts import VERDICTS
 from monkeys.tables.verification_gap import GAP_CURVES, GAP_PROBLEMS, GAP_SUMMARY
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 # The only selection columns this stage reads (others are added to that table over time).
 SELECTION_READ = pa.schema([SELECTION.field(name) for name in

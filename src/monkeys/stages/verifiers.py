@@ -30,7 +30,7 @@ from monkeys.tables.counts import COUNTS
 from monkeys.tables.io import read_table, write_table
 from monkeys.tables.verifiers import UTILITY, VERIFIER_CURVES
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 
 def with_strong_verifier(counts: pd.DataFrame) -> pd.DataFrame:

@@ -73,7 +73,7 @@ def canonical_verdicts(problems: pd.DataFrame, tests: pd.DataFrame, limits: Limi
         programs.append(humaneval_program(ref.prompt, ref.solution, body, row.entry_point)
                         if body else None)
     index = [i for i, program in enumerate(programs) if program is not None]
-    outcomes = run_programs([programs[i] for i in index], limits, workers=workers)
+    outcomes = run_programs([programs[i] for i in index], limits, workers=workers)  # type: ignore[misc]
     status, detail = ["none"] * len(rows), [""] * len(rows)
     for i, outcome in zip(index, outcomes, strict=True):
         status[i], detail[i] = outcome.status, outcome.detail
@@ -84,7 +84,7 @@ def canonical_report(dataset: str, source: dict | None, seed: int, num_inputs: i
                      timeout_s: float) -> int:
     """Print the strong-test coverage of a dataset and the false-positive rate of its
     canonical solutions against the generated tests; 1 when some canonical solution fails."""
-    problems = normalise(dataset, read_source(source or DATASETS[dataset].default_source))
+    problems = normalise(dataset, read_source(source or DATASETS[dataset].default_source))  # type: ignore[arg-type]
     problems = problems[problems["grader"] == "unit_tests"].reset_index(drop=True)
     started = time.perf_counter()
     tests = generate_strong_tests(problems, seed, workers=workers,
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 args.seed, args.num_inputs, args.workers, args.timeout)
 
     samples = read_tables(args.samples, SAMPLES)
-    problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
+    problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))  # type: ignore[arg-type]
     problems = problems[problems["problem_id"].isin(set(samples["problem_id"]))]
     started = time.perf_counter()
     generated = generate_strong_tests(problems, args.seed, workers=args.workers,

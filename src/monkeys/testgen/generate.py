@@ -49,7 +49,7 @@ from monkeys.testgen.mutate import learn_domains, mutate_input
 from monkeys.testgen.references import best_reference
 from monkeys.testgen.signature import signature_inputs
 
-log = logging.getLogger("monkeys")
+log = logging.getLogger(__name__)
 
 STRONG_TESTS_COLUMNS = ["problem_id", "plus_test", "num_inputs", "num_seed_inputs", "num_generated",
                         "num_discarded"]
@@ -176,7 +176,8 @@ def candidate_inputs(
     seen = set()
     for args in seeds:
         seen.add(to_source(tuple(args)))
-    pool, out = list(seeds), []
+    pool: list[Any] = list(seeds)
+    out: list[Any] = []
     attempts = 0
     while len(out) < count and attempts < count * 20:
         attempts += 1

@@ -12,8 +12,6 @@ import ast
 import math
 from typing import Any
 
-SUPPORTED = (type(None), bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
-
 
 class LiteralError(ValueError):
     """A value that cannot be written as a source literal."""
@@ -71,7 +69,7 @@ def _literal(node: ast.expr) -> Any:
             return kind(_literal(args[0])) if args else kind()
         if name == "float" and len(args) == 1 and isinstance(args[0], ast.Constant):
             if str(args[0].value).lower() in ("inf", "-inf", "nan", "+inf", "infinity", "-infinity"):
-                return float(args[0].value)
+                return float(args[0].value)  # type: ignore[arg-type]
         if name == "complex" and len(args) == 2:
             return complex(_literal(args[0]), _literal(args[1]))
     if isinstance(node, ast.List):
@@ -83,7 +81,8 @@ def _literal(node: ast.expr) -> Any:
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise ValueError("dict unpacking is not a literal")
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)}
+        return {_literal(k): _literal(v)  # type: ignore[arg-type]
+                for k, v in zip(node.keys, node.values, strict=True)}
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         value = _literal(node.operand)
         if isinstance(value, int | float | complex) and not isinstance(value, bool):
