@@ -201,7 +201,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
         yield
         return
 
-    def expire(signum, frame):  # noqa: ARG001
+    def expire(_signum, _frame):
         raise _Timeout
 
     previous = signal.signal(signal.SIGALRM, expire)
