@@ -166,14 +166,13 @@ def candidate_child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, v
                 phase = "call"
                 expected = [c for c in code.co_consts if _type(c) is _CodeType
                             and c.co_name == check_name and c.co_firstlineno >= check_line]
-                check = namespace.get(check_name)
+                check: Any = namespace.get(check_name)
                 if not (expected and _type(check) is _FunctionType
-                        and check.__code__ is expected[-1]  # type: ignore[union-attr]
-                        and check.__globals__ is namespace):  # type: ignore[union-attr]
+                        and check.__code__ is expected[-1] and check.__globals__ is namespace):
                     status, error_type = "error", "CheckReplaced"
                     trace = f"the tests' {check_name}() was replaced before it could run"
                 else:
-                    check(_eval(_compile(entry, "<candidate>", "eval", 0, True, 0), namespace))  # type: ignore[misc]
+                    check(_eval(_compile(entry, "<candidate>", "eval", 0, True, 0), namespace))
         except _BaseException as exc:  # noqa: BLE001 - every escape is a verdict
             status = "failed" if _isinstance(exc, _AssertionError) else "error"
             try:

@@ -317,10 +317,11 @@ def judge(job: dict[str, Any], code: dict[str, Any], fds: dict[str, int], nonce:
         error_type = type(exc).__name__
         trace = _trace(exc)
     write = fds["verdict"]
-    os.write(write, ("V %s %s %s %s %s %r\n" % (  # noqa: UP031 - the harness's line format
-        nonce, status, phase or "-", error_type.encode("utf-8", "replace").hex() or "-",
-        mask_addresses(trace)[-DETAIL_CHARS:].encode("utf-8", "replace").hex() or "-",
-        time.monotonic() - start)).encode())
+    error_hex = error_type.encode("utf-8", "replace").hex() or "-"
+    trace_hex = mask_addresses(trace)[-DETAIL_CHARS:].encode("utf-8", "replace").hex() or "-"
+    elapsed = time.monotonic() - start
+    line = f"V {nonce} {status} {phase or '-'} {error_hex} {trace_hex} {elapsed!r}\n"
+    os.write(write, line.encode())
     if code.get("cases") is not None and phase == "call" and status != "passed":
         _run_cases(code["cases"], namespace, candidate, write, nonce)
     return 0

@@ -176,6 +176,15 @@ def _refused(call: Any, wanted: int) -> bool:
     return False
 
 
+def _udp_socket() -> None:
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+
+
+def _unix_socketpair() -> None:
+    for end in socket.socketpair():
+        end.close()
+
+
 def _filter_checks(fprog: Any, lock_cpus: bool) -> bytes:
     """Run in the probe child: load the filter and try what it should refuse and allow."""
     libc = load_libc()
@@ -192,8 +201,7 @@ def _filter_checks(fprog: Any, lock_cpus: bool) -> bytes:
 
     nrs = _SYSCALLS[os.uname().machine]
     allowed = True
-    for works in (lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close(),
-                  lambda: [end.close() for end in socket.socketpair()]):  # type: ignore[func-returns-value]
+    for works in (_udp_socket, _unix_socketpair):
         try:
             works()
         except OSError:
