@@ -314,7 +314,7 @@ def parse_mbppplus_row(row: dict[str, Any], number: int) -> dict[str, Any]:
 
 def parse_gsm8k_row(row: dict[str, Any], number: int) -> dict[str, Any]:
     """GSM8K (question, answer = reasoning then ``#### <number>``); ids are the 0-based row index."""
-    from monkeys.grading.math import extract_answer
+    from monkeys.grading.math_answers import extract_answer
 
     _strings(row, ["question", "answer"])
     if "####" not in row["answer"]:
@@ -345,7 +345,7 @@ def parse_math_row(row: dict[str, Any], number: int) -> dict[str, Any]:
     """MATH (Hendrycks et al. 2021): one JSON per problem (problem, level, type, solution); the
     answer is the solution's last ``\\boxed{}``. MATH-500 rows also carry `answer` and
     `unique_id` (``test/<subject>/<n>.json``, the id in MATH's test set), used when present."""
-    from monkeys.grading.math import extract_answer
+    from monkeys.grading.math_answers import extract_answer
 
     _strings(row, ["problem", "solution"])
     answer = row.get("answer")

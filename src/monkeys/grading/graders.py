@@ -9,38 +9,29 @@ dataset registry, monkeys.datasets.registry).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from monkeys.hashing import module_closure
+from monkeys.registries import Registry
 
-GRADERS: dict[str, str] = {
+GRADERS = Registry("grader", {
     "unit_tests": "monkeys.grading.unit_tests",
     "stdio": "monkeys.grading.stdio",
     "math": "monkeys.grading.math",
-}
-
-
-def grader_module(grader: str) -> str:
-    """The module of `grader`; a clear error for an unknown name."""
-    if grader not in GRADERS:
-        raise ValueError(f"unknown grader {grader!r}; known: {', '.join(GRADERS)}")
-    return GRADERS[grader]
+})
 
 
 def grade(grader: str, problems: pd.DataFrame, samples: pd.DataFrame, *,
           execution: Mapping[str, Any], grading: str = "paper",
           time_limits_path: str | Path | None = None) -> pd.DataFrame:
     """Verdicts (monkeys.tables.verdicts.VERDICTS columns) of `samples` by `grader`."""
-    module = importlib.import_module(grader_module(grader))
-    return module.grade_shard(problems, samples, execution=execution, grading=grading,
-                              time_limits_path=time_limits_path)
+    return GRADERS.load(grader).grade_shard(problems, samples, execution=execution,
+                                            grading=grading, time_limits_path=time_limits_path)
 
 
 def grading_closure(grader: str) -> list[Path]:
     """The library files an execution job with `grader` runs: what its code hash covers."""
-    return module_closure("monkeys.stages.execute", grader_module(grader))
+    return GRADERS.closure("monkeys.stages.execute", grader)

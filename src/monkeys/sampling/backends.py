@@ -8,26 +8,18 @@ writing its module and naming it here (and in the config schema).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from monkeys.hashing import module_closure
+from monkeys.registries import Registry
 
-BACKENDS: dict[str, str] = {
+BACKENDS = Registry("sampler backend", {
     "embedded": "monkeys.sampling.embedded",
     "vllm": "monkeys.sampling.vllm_engine",
     "openai": "monkeys.sampling.openai_api",
     "import": "monkeys.sampling.importer",
-}
-
-
-def backend_module(backend: str) -> str:
-    """The module that builds `backend`'s sampler; a clear error for an unknown name."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown sampler backend {backend!r}; known: {', '.join(BACKENDS)}")
-    return BACKENDS[backend]
+})
 
 
 def make_sampler(model: str, model_spec: Mapping[str, Any], weights: Any,
@@ -35,12 +27,12 @@ def make_sampler(model: str, model_spec: Mapping[str, Any], weights: Any,
     """The sampler the model's config names (an import reads `imported`: its converted
     `samples` and its key `mapping`, see monkeys.stages.imports)."""
     try:
-        module = backend_module(model_spec["backend"])
+        module = BACKENDS.load(model_spec["backend"])
     except ValueError as exc:
         raise ValueError(f"model {model!r}: {exc}") from None
-    return importlib.import_module(module).from_config(model, model_spec, weights, imported)
+    return module.from_config(model, model_spec, weights, imported)
 
 
 def sampling_closure(backend: str) -> list[Path]:
     """The library files a sampling job with `backend` runs: what its code hash covers."""
-    return module_closure("monkeys.stages.sample", backend_module(backend))
+    return BACKENDS.closure("monkeys.stages.sample", backend)
