@@ -41,8 +41,9 @@ def _column(field: pa.Field, rows: int) -> object:
     return [None] * rows
 
 
-def synthesise(root: Path, models: int, datasets: int, problems: int, samples: int,
-               shard: int, seed: int) -> list[tuple[str, str]]:
+def synthesise(
+    root: Path, models: int, datasets: int, problems: int, samples: int, shard: int, seed: int
+) -> list[tuple[str, str]]:
     """Write sample and verdict shards; per-problem success rates follow a Beta(0.3, 2)."""
     rng = np.random.default_rng(seed)
     pairs = []
@@ -60,17 +61,23 @@ def synthesise(root: Path, models: int, datasets: int, problems: int, samples: i
                 passed = rng.random(rows) < np.repeat(rates, stop - start)
                 key = {"model": model, "dataset": dataset, "problem_id": pid, "sample_index": index}
                 sample = {f.name: _column(f, rows) for f in SAMPLES}
-                sample.update(key, prompt_tokens=np.full(rows, 150),
-                              completion_tokens=rng.integers(20, 300, rows), wall_s=np.full(rows, 0.1))
+                sample.update(
+                    key,
+                    prompt_tokens=np.full(rows, 150),
+                    completion_tokens=rng.integers(20, 300, rows),
+                    wall_s=np.full(rows, 0.1),
+                )
                 verdict = {f.name: _column(f, rows) for f in VERDICTS}
                 failures = statuses[rng.integers(0, 4, rows)]
-                verdict.update(key, passed=passed, status=np.where(passed, "passed", failures),
-                               runtime_s=np.full(rows, 0.005))
+                verdict.update(
+                    key,
+                    passed=passed,
+                    status=np.where(passed, "passed", failures),
+                    runtime_s=np.full(rows, 0.005),
+                )
                 name = f"{start}-{stop}.parquet"
-                write_table(pd.DataFrame(sample), root / "samples" / model / dataset / name,
-                                   SAMPLES)
-                write_table(pd.DataFrame(verdict), root / "verdicts" / model / dataset / name,
-                                   VERDICTS)
+                write_table(pd.DataFrame(sample), root / "samples" / model / dataset / name, SAMPLES)
+                write_table(pd.DataFrame(verdict), root / "verdicts" / model / dataset / name, VERDICTS)
     return pairs
 
 
@@ -85,10 +92,12 @@ def analyse(root: Path) -> None:
             model, dataset = model_dir.name, dataset_dir.name
             shards = sorted(p.name for p in dataset_dir.glob("*.parquet"))
             counts = root / "counts" / model / f"{dataset}.parquet"
-            aggregate([str(dataset_dir / s) for s in shards],
-                      [str(root / "verdicts" / model / dataset / s) for s in shards], counts)
-            coverage(counts, root / "coverage" / model / f"{dataset}.parquet", analysis=analysis,
-                     seed=0)
+            aggregate(
+                [str(dataset_dir / s) for s in shards],
+                [str(root / "verdicts" / model / dataset / s) for s in shards],
+                counts,
+            )
+            coverage(counts, root / "coverage" / model / f"{dataset}.parquet", analysis=analysis, seed=0)
 
 
 def main() -> None:
@@ -106,8 +115,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         started = time.perf_counter()
-        pairs = synthesise(root, args.models, args.datasets, args.problems, args.samples,
-                           args.shard, seed=0)
+        pairs = synthesise(root, args.models, args.datasets, args.problems, args.samples, args.shard, seed=0)
         generated = time.perf_counter() - started
         rows = args.models * args.datasets * args.problems * args.samples
         started = time.perf_counter()
@@ -115,11 +123,12 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         peak_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
         curves = len(list((root / "coverage").rglob("*.parquet")))
-    print("| rows | (model, dataset) pairs | coverage curves | generate s | aggregate + coverage s "
-          "| peak memory GiB |")
+    print(
+        "| rows | (model, dataset) pairs | coverage curves | generate s | aggregate + coverage s "
+        "| peak memory GiB |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
-    print(f"| {rows:,} | {len(pairs)} | {curves} | {generated:.1f} | {elapsed:.1f} | "
-          f"{peak_gib:.2f} |")
+    print(f"| {rows:,} | {len(pairs)} | {curves} | {generated:.1f} | {elapsed:.1f} | {peak_gib:.2f} |")
 
 
 if __name__ == "__main__":

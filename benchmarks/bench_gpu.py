@@ -41,24 +41,52 @@ def shapes(tiny: bool):
 
     if tiny:
         return {
-            "gemma3-tiny": Gemma3TextConfig(vocab_size=1024, hidden_size=64, intermediate_size=128,
-                                            num_hidden_layers=2, num_attention_heads=4,
-                                            num_key_value_heads=1, head_dim=16, sliding_window=32,
-                                            max_position_embeddings=1024),
-            "llama-tiny": LlamaConfig(vocab_size=1024, hidden_size=64, intermediate_size=128,
-                                      num_hidden_layers=2, num_attention_heads=4,
-                                      num_key_value_heads=2, max_position_embeddings=1024),
+            "gemma3-tiny": Gemma3TextConfig(
+                vocab_size=1024,
+                hidden_size=64,
+                intermediate_size=128,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_key_value_heads=1,
+                head_dim=16,
+                sliding_window=32,
+                max_position_embeddings=1024,
+            ),
+            "llama-tiny": LlamaConfig(
+                vocab_size=1024,
+                hidden_size=64,
+                intermediate_size=128,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_key_value_heads=2,
+                max_position_embeddings=1024,
+            ),
         }
     return {
-        "gemma3-270m": Gemma3TextConfig(vocab_size=262144, hidden_size=640, intermediate_size=2048,
-                                        num_hidden_layers=18, num_attention_heads=4,
-                                        num_key_value_heads=1, head_dim=256, sliding_window=512,
-                                        max_position_embeddings=32768, rope_theta=1_000_000.0,
-                                        tie_word_embeddings=True),
-        "llama3-8b": LlamaConfig(vocab_size=128256, hidden_size=4096, intermediate_size=14336,
-                                 num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
-                                 max_position_embeddings=8192, rope_theta=500000.0,
-                                 tie_word_embeddings=False),
+        "gemma3-270m": Gemma3TextConfig(
+            vocab_size=262144,
+            hidden_size=640,
+            intermediate_size=2048,
+            num_hidden_layers=18,
+            num_attention_heads=4,
+            num_key_value_heads=1,
+            head_dim=256,
+            sliding_window=512,
+            max_position_embeddings=32768,
+            rope_theta=1_000_000.0,
+            tie_word_embeddings=True,
+        ),
+        "llama3-8b": LlamaConfig(
+            vocab_size=128256,
+            hidden_size=4096,
+            intermediate_size=14336,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            max_position_embeddings=8192,
+            rope_theta=500000.0,
+            tie_word_embeddings=False,
+        ),
     }
 
 
@@ -103,9 +131,16 @@ def timed_generate(torch, model, ids, n: int, device: str) -> float:
     sync(torch, device)
     started = time.perf_counter()
     with torch.no_grad():
-        out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=n,
-                             min_new_tokens=n, do_sample=True, temperature=0.8, top_p=0.95,
-                             pad_token_id=0)
+        out = model.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=n,
+            min_new_tokens=n,
+            do_sample=True,
+            temperature=0.8,
+            top_p=0.95,
+            pad_token_id=0,
+        )
     sync(torch, device)
     assert out.shape == (ids.shape[0], ids.shape[1] + n), out.shape
     return time.perf_counter() - started
@@ -126,7 +161,7 @@ def measure(torch, name, config, *, device, dtype, batches, prompt_tokens, new_t
     rows = []
     for batch in batches:
         ids = torch.randint(10, config.vocab_size, (batch, prompt_tokens), device=device)
-        timed_generate(torch, model, ids, 4, device)    # warm-up (kernels, allocator)
+        timed_generate(torch, model, ids, 4, device)  # warm-up (kernels, allocator)
         prefill = min(timed_generate(torch, model, ids, 1, device) for _ in range(2))
         full = timed_generate(torch, model, ids, new_tokens, device)
         context = prompt_tokens + new_tokens / 2
@@ -138,19 +173,31 @@ def measure(torch, name, config, *, device, dtype, batches, prompt_tokens, new_t
                 continue
             try:
                 steps[method] = run(torch, model, config, ids, new_tokens, device)
-            except Exception as exc:   # report and go on: the other numbers still stand
-                print(f"  {name} batch {batch}: {method} failed: {type(exc).__name__}: {exc}",
-                      flush=True)
+            except Exception as exc:  # report and go on: the other numbers still stand
+                print(f"  {name} batch {batch}: {method} failed: {type(exc).__name__}: {exc}", flush=True)
         for method, step in steps.items():
-            rows.append({
-                "model": name, "params": params, "weight_bytes": weight_bytes, "batch": batch,
-                "method": method, "prompt_tokens": prompt_tokens, "new_tokens": new_tokens,
-                "prefill_s": prefill, "ms_per_step": 1000 * step, "tokens_s": batch / step,
-                "bound_tokens_s": bound, "fraction_of_bound": batch / step / bound,
-                "build_s": build_s,
-            })
-            print(f"  {name} batch {batch} {method}: {batch / step:,.0f} tokens/s "
-                  f"({1000 * step:.2f} ms/step), bound {bound:,.0f}", flush=True)
+            rows.append(
+                {
+                    "model": name,
+                    "params": params,
+                    "weight_bytes": weight_bytes,
+                    "batch": batch,
+                    "method": method,
+                    "prompt_tokens": prompt_tokens,
+                    "new_tokens": new_tokens,
+                    "prefill_s": prefill,
+                    "ms_per_step": 1000 * step,
+                    "tokens_s": batch / step,
+                    "bound_tokens_s": bound,
+                    "fraction_of_bound": batch / step / bound,
+                    "build_s": build_s,
+                }
+            )
+            print(
+                f"  {name} batch {batch} {method}: {batch / step:,.0f} tokens/s "
+                f"({1000 * step:.2f} ms/step), bound {bound:,.0f}",
+                flush=True,
+            )
     del model
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
@@ -162,9 +209,10 @@ def _static_cache(config, model, batch: int, length: int):
 
     try:
         return StaticCache(config=config, max_cache_len=length)
-    except TypeError:   # older signatures
-        return StaticCache(config=config, max_batch_size=batch, max_cache_len=length,
-                           device=model.device, dtype=model.dtype)
+    except TypeError:  # older signatures
+        return StaticCache(
+            config=config, max_batch_size=batch, max_cache_len=length, device=model.device, dtype=model.dtype
+        )
 
 
 def forward_loop(torch, model, config, ids, new_tokens: int, device: str) -> float:
@@ -191,23 +239,22 @@ def graph_loop(torch, model, config, ids, new_tokens: int, device: str) -> float
     batch, prompt = ids.shape
     cache = _static_cache(config, model, batch, prompt + new_tokens + 8)
     with torch.no_grad():
-        out = model(ids, past_key_values=cache, use_cache=True,
-                    cache_position=torch.arange(prompt, device=device))
+        out = model(
+            ids, past_key_values=cache, use_cache=True, cache_position=torch.arange(prompt, device=device)
+        )
         token = out.logits[:, -1:].argmax(-1)
         position = torch.tensor([prompt], device=device)
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
-            for _ in range(2):   # warm-up outside the graph (advances the cache by 2)
-                logits = model(token, past_key_values=cache, cache_position=position,
-                               use_cache=True).logits
+            for _ in range(2):  # warm-up outside the graph (advances the cache by 2)
+                logits = model(token, past_key_values=cache, cache_position=position, use_cache=True).logits
                 token.copy_(logits[:, -1:].argmax(-1))
                 position.add_(1)
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            logits = model(token, past_key_values=cache, cache_position=position,
-                           use_cache=True).logits
+            logits = model(token, past_key_values=cache, cache_position=position, use_cache=True).logits
             token.copy_(logits[:, -1:].argmax(-1))
             position.add_(1)
         steps = new_tokens - 6
@@ -221,8 +268,9 @@ def graph_loop(torch, model, config, ids, new_tokens: int, device: str) -> float
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--models", default=None, help="comma-separated (default: all)")
     parser.add_argument("--batches", default="1,64")
@@ -239,34 +287,55 @@ def main(argv: list[str] | None = None) -> int:
     dtype = torch.bfloat16
     if args.device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True
-    info = {"torch": torch.__version__, "transformers": transformers.__version__,
-            "device": (torch.cuda.get_device_name() if args.device.startswith("cuda")
-                       else platform.processor() or platform.machine())}
+    info = {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "device": (
+            torch.cuda.get_device_name()
+            if args.device.startswith("cuda")
+            else platform.processor() or platform.machine()
+        ),
+    }
     bw = bandwidth(torch, args.device, args.copy_gib)
-    print(f"{info['device']}: copy bandwidth {bw / 1e12:.2f} TB/s (read + write); torch "
-          f"{info['torch']}, transformers {info['transformers']}", flush=True)
+    print(
+        f"{info['device']}: copy bandwidth {bw / 1e12:.2f} TB/s (read + write); torch "
+        f"{info['torch']}, transformers {info['transformers']}",
+        flush=True,
+    )
     models = shapes(args.tiny)
     if args.models:
         models = {k: v for k, v in models.items() if k in args.models.split(",")}
     rows = []
     for name, config in models.items():
-        rows += measure(torch, name, config, device=args.device, dtype=dtype,
-                        batches=[int(b) for b in args.batches.split(",")],
-                        prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens, bw=bw)
-    print(f"\n{info['device']}, bf16, prompt {args.prompt_tokens} + {args.new_tokens} new tokens, "
-          f"measured copy bandwidth {bw / 1e12:.2f} TB/s; decode loops: HF generate (eager, "
-          "sampling), plain forward calls (greedy), one CUDA graph per step (static cache, greedy)")
-    print("| model | params | batch | decode loop | ms/step | tokens/s | bandwidth bound tokens/s "
-          "| of bound |")
+        rows += measure(
+            torch,
+            name,
+            config,
+            device=args.device,
+            dtype=dtype,
+            batches=[int(b) for b in args.batches.split(",")],
+            prompt_tokens=args.prompt_tokens,
+            new_tokens=args.new_tokens,
+            bw=bw,
+        )
+    print(
+        f"\n{info['device']}, bf16, prompt {args.prompt_tokens} + {args.new_tokens} new tokens, "
+        f"measured copy bandwidth {bw / 1e12:.2f} TB/s; decode loops: HF generate (eager, "
+        "sampling), plain forward calls (greedy), one CUDA graph per step (static cache, greedy)"
+    )
+    print(
+        "| model | params | batch | decode loop | ms/step | tokens/s | bandwidth bound tokens/s | of bound |"
+    )
     print("|---|---:|---:|---|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['model']} | {r['params'] / 1e6:,.0f}M | {r['batch']} | {r['method']} | "
-              f"{r['ms_per_step']:.2f} | {r['tokens_s']:,.0f} | {r['bound_tokens_s']:,.0f} | "
-              f"{100 * r['fraction_of_bound']:.1f}% |")
+        print(
+            f"| {r['model']} | {r['params'] / 1e6:,.0f}M | {r['batch']} | {r['method']} | "
+            f"{r['ms_per_step']:.2f} | {r['tokens_s']:,.0f} | {r['bound_tokens_s']:,.0f} | "
+            f"{100 * r['fraction_of_bound']:.1f}% |"
+        )
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"info": info, "bandwidth_bytes_s": bw, "args": vars(args), "rows": rows}, fh,
-                      indent=2)
+            json.dump({"info": info, "bandwidth_bytes_s": bw, "args": vars(args), "rows": rows}, fh, indent=2)
     return 0
 
 

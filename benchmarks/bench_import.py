@@ -36,8 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_GSM8K = ROOT.parent / "shared" / "data" / "gsm8k-test.jsonl.gz"
 
 
-def write_release(path: Path, questions: list[tuple[int, str, str]], samples: int,
-                  sample_chars: int, seed: int) -> None:
+def write_release(
+    path: Path, questions: list[tuple[int, str, str]], samples: int, sample_chars: int, seed: int
+) -> None:
     """A monkey_business-format JSON array, written record by record."""
     rng = random.Random(seed)
     words = "the of and to in is was for on that with as it by at from this be are".split()
@@ -48,11 +49,17 @@ def write_release(path: Path, questions: list[tuple[int, str, str]], samples: in
             for _ in range(samples):
                 body = " ".join(rng.choice(words) for _ in range(sample_chars // 4))
                 value = rng.randint(0, 99)
-                texts.append(f"{body[:sample_chars - 12]}\n#### {value}")
+                texts.append(f"{body[: sample_chars - 12]}\n#### {value}")
                 labels.append(str(value) == answer)
-            record = {"orig_dset_split": "test", "orig_dset_idx": index, "question": question,
-                      "prompt": f"Question: {question}\nAnswer:", "samples": texts,
-                      "is_corrects": labels, "gt_answer": f"... #### {answer}"}
+            record = {
+                "orig_dset_split": "test",
+                "orig_dset_idx": index,
+                "question": question,
+                "prompt": f"Question: {question}\nAnswer:",
+                "samples": texts,
+                "is_corrects": labels,
+                "gt_answer": f"... #### {answer}",
+            }
             fh.write(("," if n else "") + json.dumps(record))
         fh.write("]")
 
@@ -77,32 +84,54 @@ def child(phase: str, work: Path, arg: int) -> None:
     elif phase == "convert":
         convert_release(spec, work / "samples.parquet", work / "index.parquet")
     elif phase == "map":
-        mapping = map_release(read_table(work / "index.parquet", RELEASE_PROBLEMS),
-                              read_table(work / "problems.parquet", PROBLEMS), spec,
-                              model="bench", dataset="gsm8k")
+        mapping = map_release(
+            read_table(work / "index.parquet", RELEASE_PROBLEMS),
+            read_table(work / "problems.parquet", PROBLEMS),
+            spec,
+            model="bench",
+            dataset="gsm8k",
+        )
         assert (mapping["status"] == "matched").all(), mapping["status"].value_counts()
         write_table(mapping, work / "mapping.parquet", IMPORT_MAPPING)
     elif phase == "shard":
         out = work / f"shard-{arg}.parquet"
-        sample_shard(work / "problems.parquet", work / "weights.json", out, model="bench",
-                     model_spec={"backend": "import", "weights": {}, "import": spec},
-                     selection={"problems": "from_import"},
-                     sampling={"temperature": 0.6, "top_p": 0.95, "top_k": 0, "min_p": 0.0,
-                               "max_tokens": 512, "stop": []},
-                     seed=1, start=0, stop=arg, progress_interval_s=3600,
-                     imported={"samples": work / "samples.parquet",
-                               "mapping": work / "mapping.parquet"},
-                     import_mappings=[work / "mapping.parquet"])
-        assert len(read_table(out, SAMPLES)) == len(read_table(work / "mapping.parquet",
-                                                               IMPORT_MAPPING)) * arg
+        sample_shard(
+            work / "problems.parquet",
+            work / "weights.json",
+            out,
+            model="bench",
+            model_spec={"backend": "import", "weights": {}, "import": spec},
+            selection={"problems": "from_import"},
+            sampling={
+                "temperature": 0.6,
+                "top_p": 0.95,
+                "top_k": 0,
+                "min_p": 0.0,
+                "max_tokens": 512,
+                "stop": [],
+            },
+            seed=1,
+            start=0,
+            stop=arg,
+            progress_interval_s=3600,
+            imported={"samples": work / "samples.parquet", "mapping": work / "mapping.parquet"},
+            import_mappings=[work / "mapping.parquet"],
+        )
+        assert (
+            len(read_table(out, SAMPLES)) == len(read_table(work / "mapping.parquet", IMPORT_MAPPING)) * arg
+        )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{time.perf_counter() - started:.2f} {peak_mib:.0f}")
 
 
 def measure(phase: str, work: Path, arg: int = 0) -> tuple[float, float]:
     """(seconds, peak MiB) of one phase in a child process (its own ru_maxrss)."""
-    result = subprocess.run([sys.executable, __file__, "--child", phase, "--work", str(work),
-                             "--arg", str(arg)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", phase, "--work", str(work), "--arg", str(arg)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode:
         raise SystemExit(f"phase {phase} failed:\n{result.stdout}\n{result.stderr}")
     seconds, peak = result.stdout.strip().splitlines()[-1].split()
@@ -140,14 +169,17 @@ def main() -> None:
     questions = [(i, rows[i]["question"], rows[i]["answer"].split("####")[-1].strip()) for i in picked]
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         work = Path(tmp)
-        write_table(normalise("gsm8k", read_source({"path": str(args.gsm8k)})),
-                    work / "problems.parquet", PROBLEMS)
+        write_table(
+            normalise("gsm8k", read_source({"path": str(args.gsm8k)})), work / "problems.parquet", PROBLEMS
+        )
         write_manifest(resolve_weights({}), work / "weights.json")
         started = time.perf_counter()
         write_release(work / "release.json", questions, args.samples, args.sample_chars, args.seed)
         size = (work / "release.json").stat().st_size / 1e6
-        print(f"release: {args.problems} problems x {args.samples} samples, {size:.0f} MB "
-              f"(written in {time.perf_counter() - started:.0f} s)")
+        print(
+            f"release: {args.problems} problems x {args.samples} samples, {size:.0f} MB "
+            f"(written in {time.perf_counter() - started:.0f} s)"
+        )
         phases = [("python", 0), ("load", 0), ("convert", 0), ("map", 0)]
         phases += [("shard", int(n)) for n in args.shards.split(",") if n]
         for phase, arg in phases:

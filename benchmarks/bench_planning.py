@@ -46,8 +46,7 @@ def paper_config(samples_per_shard: int, num_samples: int = NUM_SAMPLES) -> dict
         f"model-{i}": {
             "backend": "embedded",
             "threads": 8,
-            "resources": {"gpu": 1, "gpu_model": "a100", "cpus_per_gpu": 8,
-                          "mem_mb": 64_000, "runtime": 240},
+            "resources": {"gpu": 1, "gpu_model": "a100", "cpus_per_gpu": 8, "mem_mb": 64_000, "runtime": 240},
         }
         for i in range(MODELS)
     }
@@ -65,8 +64,18 @@ def plan(samples_per_shard: int, profile: bool = False) -> dict:
         workdir = Path(tmp)
         config = workdir / "config.yaml"
         config.write_text(yaml.safe_dump(paper_config(samples_per_shard), sort_keys=False))
-        command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                   "--directory", str(workdir), "--configfile", str(config), "--dry-run"]
+        command = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(config),
+            "--dry-run",
+        ]
         command += ["--profile", str(REPO / "slurm")] if profile else ["--cores", "2"]
         t0 = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
@@ -79,8 +88,7 @@ def plan(samples_per_shard: int, profile: bool = False) -> dict:
         "samples_per_shard": samples_per_shard,
         "shards": math.ceil(NUM_SAMPLES / samples_per_shard),
         "jobs": counts["total"],
-        "slurm_jobs": sum(n for rule, n in counts.items()
-                          if rule != "total" and rule not in local_rules()),
+        "slurm_jobs": sum(n for rule, n in counts.items() if rule != "total" and rule not in local_rules()),
         "profile": profile,
         "seconds": round(seconds, 2),
         "per_rule": {k: v for k, v in counts.items() if k != "total"},
@@ -90,14 +98,19 @@ def plan(samples_per_shard: int, profile: bool = False) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples-per-shard", type=int, nargs="+", default=[250, 500, 1000, 2000])
-    parser.add_argument("--profile", action="store_true",
-                        help="plan with --profile slurm (as a cluster run does) instead of --cores 2")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="plan with --profile slurm (as a cluster run does) instead of --cores 2",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the best time is kept")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
 
-    print(f"{MODELS} models x {DATASETS} datasets x {NUM_SAMPLES:,} samples per problem; "
-          f"planning with {'--profile slurm' if args.profile else '--cores 2'} -n")
+    print(
+        f"{MODELS} models x {DATASETS} datasets x {NUM_SAMPLES:,} samples per problem; "
+        f"planning with {'--profile slurm' if args.profile else '--cores 2'} -n"
+    )
     print("| samples_per_shard | shards per (model, dataset) | jobs | SLURM jobs | plan time (s) |")
     print("|---:|---:|---:|---:|---:|", flush=True)
     rows = []
@@ -108,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         if not row["per_rule"]["sample_shard"] == row["per_rule"]["execute_shard"] == shard_jobs:
             raise SystemExit(f"expected {shard_jobs} sampling and execution jobs: {row['per_rule']}")
         rows.append(row)
-        print(f"| {size} | {row['shards']} | {row['jobs']:,} | {row['slurm_jobs']:,} "
-              f"| {row['seconds']:.1f} |", flush=True)
+        print(
+            f"| {size} | {row['shards']} | {row['jobs']:,} | {row['slurm_jobs']:,} | {row['seconds']:.1f} |",
+            flush=True,
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2))

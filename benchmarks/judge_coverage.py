@@ -33,22 +33,26 @@ def load(registry: str, path: str | None) -> pd.DataFrame:
     return normalise(registry, read_source(spec))
 
 
-def coverage(name: str, problems: pd.DataFrame, suite: str, workers: int,
-             limits: Limits) -> tuple[dict[str, object], list[str]]:
+def coverage(
+    name: str, problems: pd.DataFrame, suite: str, workers: int, limits: Limits
+) -> tuple[dict[str, object], list[str]]:
     """One table row for `suite` of `problems`, and the problems the harness decided."""
     rows = problems[problems[suite].fillna("").astype(bool)] if suite in problems else problems[:0]
-    programs = [humaneval_program(r.prompt, r.canonical_solution, getattr(r, suite), r.entry_point,
-                                  per_test=False)
-                for r in rows.itertuples(index=False)]
+    programs = [
+        humaneval_program(r.prompt, r.canonical_solution, getattr(r, suite), r.entry_point, per_test=False)
+        for r in rows.itertuples(index=False)
+    ]
     started = time.monotonic()
     outcomes = run_programs(programs, limits, workers)
     wall = time.monotonic() - started
     by = pd.Series([o.decided_by or "none" for o in outcomes], dtype=object)
-    harness = [pid for pid, o in zip(rows["problem_id"], outcomes, strict=True)
-               if o.decided_by == "harness"]
+    harness = [pid for pid, o in zip(rows["problem_id"], outcomes, strict=True) if o.decided_by == "harness"]
     return {
-        "dataset": name, "suite": suite, "problems": len(rows),
-        "judge": int((by == "judge").sum()), "harness": int((by == "harness").sum()),
+        "dataset": name,
+        "suite": suite,
+        "problems": len(rows),
+        "judge": int((by == "judge").sum()),
+        "harness": int((by == "harness").sum()),
         "no verdict": int((by == "none").sum()),
         "references passed": sum(o.status == "passed" for o in outcomes),
         "judge share": round(float((by == "judge").mean()) if len(by) else float("nan"), 4),
@@ -64,8 +68,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
     datasets = [("humaneval", None)]
-    datasets += [(n, p) for n, p in (("humanevalplus", args.humanevalplus),
-                                     ("mbppplus", args.mbppplus)) if p]
+    datasets += [(n, p) for n, p in (("humanevalplus", args.humanevalplus), ("mbppplus", args.mbppplus)) if p]
     limits = Limits(timeout_s=args.timeout)
     table, fallbacks = [], []
     for name, path in datasets:

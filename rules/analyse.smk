@@ -17,10 +17,10 @@ rule aggregate:
         verdicts=shards_of("verdicts"),
     output:
         "results/counts/{model}/{dataset}.parquet",
-    params:
-        code=CODE["aggregate"],
     log:
         "logs/aggregate/{model}/{dataset}.log",
+    params:
+        code=CODE["aggregate"],
     script:
         "../workflow_scripts/aggregate.py"
 
@@ -30,12 +30,12 @@ rule coverage:
         "results/counts/{model}/{dataset}.parquet",
     output:
         "results/coverage/{model}/{dataset}.parquet",
+    log:
+        "logs/coverage/{model}/{dataset}.log",
     params:
         analysis=analysis_keys("bootstrap_resamples", "confidence"),
         seed=config["seed"],
         code=CODE["coverage"],
-    log:
-        "logs/coverage/{model}/{dataset}.log",
     script:
         "../workflow_scripts/coverage.py"
 
@@ -46,12 +46,14 @@ rule fit:
         coverage="results/coverage/{model}/{dataset}.parquet",
     output:
         "results/fits/{model}/{dataset}.parquet",
-    params:
-        analysis=analysis_keys("fit_k_min", "extrapolate_to", "fit_resamples", "confidence"),
-        seed=config["seed"],
-        code=CODE["fit"],
     log:
         "logs/fit/{model}/{dataset}.log",
+    params:
+        analysis=analysis_keys(
+            "fit_k_min", "extrapolate_to", "fit_resamples", "confidence"
+        ),
+        seed=config["seed"],
+        code=CODE["fit"],
     script:
         "../workflow_scripts/fit.py"
 
@@ -62,12 +64,14 @@ rule verifiers:
     output:
         curves="results/verifiers/{model}/{dataset}.parquet",
         utility="results/utility/{model}/{dataset}.parquet",
-    params:
-        analysis=analysis_keys("false_positive_costs", "bootstrap_resamples", "confidence"),
-        seed=config["seed"],
-        code=CODE["verifiers"],
     log:
         "logs/verifiers/{model}/{dataset}.log",
+    params:
+        analysis=analysis_keys(
+            "false_positive_costs", "bootstrap_resamples", "confidence"
+        ),
+        seed=config["seed"],
+        code=CODE["verifiers"],
     script:
         "../workflow_scripts/verifiers.py"
 
@@ -78,10 +82,10 @@ rule flaws:
     output:
         table="results/flaws/{dataset}.parquet",
         fit="results/flaws_fit/{dataset}.parquet",
-    params:
-        code=CODE["flaws"],
     log:
         "logs/flaws/{dataset}.log",
+    params:
+        code=CODE["flaws"],
     script:
         "../workflow_scripts/flaws.py"
 
@@ -92,11 +96,11 @@ rule cost:
         counts=expand("results/counts/{model}/{{dataset}}.parquet", model=MODELS),
     output:
         "results/cost/{dataset}.parquet",
+    log:
+        "logs/cost/{dataset}.log",
     params:
         models=cost_specs(),
         code=CODE["cost"],
-    log:
-        "logs/cost/{dataset}.log",
     script:
         "../workflow_scripts/cost.py"
 
@@ -108,12 +112,12 @@ rule selection:
         scores=selection_scores,
     output:
         "results/selection/{model}/{dataset}.parquet",
+    log:
+        "logs/selection/{model}/{dataset}.log",
     params:
         analysis=analysis_keys("vote_draws", "score"),
         seed=config["seed"],
         code=CODE["selection"],
-    log:
-        "logs/selection/{model}/{dataset}.log",
     script:
         "../workflow_scripts/selection.py"
 
@@ -122,19 +126,25 @@ rule verification_gap:
     input:
         selection=expand("results/selection/{model}/{{dataset}}.parquet", model=MODELS),
         counts=expand("results/counts/{model}/{{dataset}}.parquet", model=MODELS),
-        samples=expand("results/samples/{model}/{{dataset}}/{shard}.parquet", model=MODELS,
-                       shard=SHARDS),
-        verdicts=expand("results/verdicts/{model}/{{dataset}}/{shard}.parquet", model=MODELS,
-                        shard=SHARDS),
+        samples=expand(
+            "results/samples/{model}/{{dataset}}/{shard}.parquet",
+            model=MODELS,
+            shard=SHARDS,
+        ),
+        verdicts=expand(
+            "results/verdicts/{model}/{{dataset}}/{shard}.parquet",
+            model=MODELS,
+            shard=SHARDS,
+        ),
     output:
         curves="results/verification_gap/{dataset}.parquet",
         problems="results/verification_gap_problems/{dataset}.parquet",
         summary="results/verification_gap_summary/{dataset}.parquet",
+    log:
+        "logs/verification_gap/{dataset}.log",
     params:
         max_tokens=config["sampling"]["max_tokens"],
         code=CODE["verification_gap"],
-    log:
-        "logs/verification_gap/{dataset}.log",
     script:
         "../workflow_scripts/verification_gap.py"
 
@@ -144,13 +154,15 @@ rule family:
         expand("results/coverage/{model}/{{dataset}}.parquet", model=family_members()),
     output:
         "results/family/{dataset}.parquet",
-    params:
-        families=lambda wc: {m: config["models"][m]["family"] for m in family_members()},
-        sizes=lambda wc: {m: config["models"][m].get("params_billions", 0.0)
-                          for m in family_members()},
-        code=CODE["family"],
     log:
         "logs/family/{dataset}.log",
+    params:
+        families=lambda wc: {m: config["models"][m]["family"] for m in family_members()},
+        sizes=lambda wc: {
+            m: config["models"][m].get("params_billions", 0.0)
+            for m in family_members()
+        },
+        code=CODE["family"],
     script:
         "../workflow_scripts/family.py"
 
@@ -163,14 +175,14 @@ rule style:
     output:
         summary="results/style/{model}/{dataset}.parquet",
         rules="results/style_rules/{model}/{dataset}.parquet",
+    log:
+        "logs/style/{model}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/style/{model}/{dataset}.tsv"
     params:
         analysis=analysis_keys("lint_select", "bootstrap_resamples", "confidence"),
         seed=config["seed"],
         ruff=ruff_version(),
         code=CODE["style"],
-    log:
-        "logs/style/{model}/{dataset}.log",
-    benchmark:
-        "results/benchmarks/style/{model}/{dataset}.tsv"
     script:
         "../workflow_scripts/style.py"

@@ -7,8 +7,13 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-from monkeys.config import (CONFIG_SOURCE_ENV, ConfigError, default_config_file,
-                            describe_source, workflow_config)
+from monkeys.config import (
+    CONFIG_SOURCE_ENV,
+    ConfigError,
+    default_config_file,
+    describe_source,
+    workflow_config,
+)
 from monkeys.hashing import code_hash, module_closure
 from monkeys.grading.graders import GRADERS, grading_closure
 from monkeys.sampling.backends import BACKENDS, sampling_closure
@@ -21,23 +26,36 @@ _cli_configfiles = [str(f) for f in workflow.config_settings.configfiles]
 _default_configfile = default_config_file(workflow.basedir)
 try:
     _validated, CONFIG_SOURCE = workflow_config(
-        config, _cli_configfiles, _default_configfile,
+        config,
+        _cli_configfiles,
+        _default_configfile,
         overrides=workflow.config_settings.config,
-        from_module=getattr(workflow.modifier, "skip_configfile", False))
+        from_module=getattr(workflow.modifier, "skip_configfile", False),
+    )
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 if CONFIG_SOURCE["kind"] == "default":
-    workflow.configfiles.append(str(_default_configfile))  # for --report and source archives
+    workflow.configfiles.append(
+        str(_default_configfile)
+    )  # for --report and source archives
 config.clear()
 config.update(_validated)
-os.environ[CONFIG_SOURCE_ENV] = json.dumps(CONFIG_SOURCE)  # for the jobs' provenance records
-logger.info(f"monkeys: config from {describe_source(CONFIG_SOURCE)}: "
-            f"models {', '.join(config['models'])}; datasets {', '.join(config['datasets'])}")
+os.environ[CONFIG_SOURCE_ENV] = json.dumps(
+    CONFIG_SOURCE
+)  # for the jobs' provenance records
+logger.info(
+    f"monkeys: config from {describe_source(CONFIG_SOURCE)}: "
+    f"models {', '.join(config['models'])}; datasets {', '.join(config['datasets'])}"
+)
 
 MODELS = list(config["models"])
 DATASETS = list(config["datasets"])
-SHARDS = [shard_name(*r) for r in shard_ranges(config["sampling"]["num_samples"],
-                                               config["sampling"]["samples_per_shard"])]
+SHARDS = [
+    shard_name(*r)
+    for r in shard_ranges(
+        config["sampling"]["num_samples"], config["sampling"]["samples_per_shard"]
+    )
+]
 
 
 def code(stage, script, closure=None):
@@ -47,13 +65,19 @@ def code(stage, script, closure=None):
     Used as a param, so editing any of that code reruns exactly the jobs that run it
     (Snakemake's own code trigger sees only the `script:` line).
     """
-    files = closure if closure is not None else module_closure(f"monkeys.stages.{stage}")
-    return code_hash([*files, Path(workflow.basedir) / "workflow_scripts" / f"{script}.py"])
+    files = (
+        closure if closure is not None else module_closure(f"monkeys.stages.{stage}")
+    )
+    return code_hash(
+        [*files, Path(workflow.basedir) / "workflow_scripts" / f"{script}.py"]
+    )
 
 
 # A sampling job hashes its own backend's code only (monkeys.sampling.backends).
-SAMPLE_CODE = {backend: code("sample", "sample_shard", sampling_closure(backend))
-               for backend in BACKENDS}
+SAMPLE_CODE = {
+    backend: code("sample", "sample_shard", sampling_closure(backend))
+    for backend in BACKENDS
+}
 
 
 def sample_code(wildcards):
@@ -61,8 +85,10 @@ def sample_code(wildcards):
 
 
 # An execution job hashes its own grader's code only (monkeys.grading.graders).
-EXECUTE_CODE = {grader: code("execute", "execute_shard", grading_closure(grader))
-                for grader in GRADERS}
+EXECUTE_CODE = {
+    grader: code("execute", "execute_shard", grading_closure(grader))
+    for grader in GRADERS
+}
 
 
 def dataset_grader(dataset):
@@ -121,13 +147,23 @@ def family_members():
     families = [config["models"][m].get("family") for m in MODELS]
     return [m for m, f in zip(MODELS, families) if f and families.count(f) >= 2]
 
-COST_KEYS = ("params_billions", "layers", "hidden_size", "price_per_mtok",
-             "price_per_mtok_prompt", "price_per_mtok_completion")
+
+COST_KEYS = (
+    "params_billions",
+    "layers",
+    "hidden_size",
+    "price_per_mtok",
+    "price_per_mtok_prompt",
+    "price_per_mtok_completion",
+)
 
 
 def cost_specs():
     """Each model's size and prices (only these keys, so other model settings rerun nothing)."""
-    return {m: {k: v for k, v in config["models"][m].items() if k in COST_KEYS} for m in MODELS}
+    return {
+        m: {k: v for k, v in config["models"][m].items() if k in COST_KEYS}
+        for m in MODELS
+    }
 
 
 def strong_tests_input(wildcards):
@@ -156,7 +192,8 @@ def math_grading(wildcards):
 
 def execute_threads(wildcards):
     """execute_shard's threads: `execution.workers` fork servers, but 1 for a math dataset,
-    whose answers are graded in the job's own process (monkeys.grading.math.grade_math)."""
+    whose answers are graded in the job's own process (monkeys.grading.math.grade_math).
+    """
     if dataset_grader(wildcards.dataset) == "math":
         return 1
     return config["execution"]["workers"]
@@ -165,18 +202,26 @@ def execute_threads(wildcards):
 def time_limits_input(wildcards):
     """The reference timings a unit-test dataset's shards are limited by (rule
     calibrate_limits), with `execution.time_limit.mode: calibrated` (else no input)."""
-    if (config["execution"].get("time_limit", {}).get("mode", "calibrated") != "calibrated"
-            or dataset_grader(wildcards.dataset) != "unit_tests"):
+    if (
+        config["execution"].get("time_limit", {}).get("mode", "calibrated")
+        != "calibrated"
+        or dataset_grader(wildcards.dataset) != "unit_tests"
+    ):
         return []
     return f"results/datasets/{wildcards.dataset}/time_limits.parquet"
 
 
 def execute_problems(wildcards):
     """The problems table a shard is graded against: without the tests that reject a correct
-    reference (rule reference_check) for a stdio dataset with `drop_false_negative_tests`."""
+    reference (rule reference_check) for a stdio dataset with `drop_false_negative_tests`.
+    """
     entry = config["datasets"][wildcards.dataset]
     stdio = dataset_grader(wildcards.dataset) == "stdio"
-    name = "problems_checked" if stdio and entry.get("drop_false_negative_tests") else "problems"
+    name = (
+        "problems_checked"
+        if stdio and entry.get("drop_false_negative_tests")
+        else "problems"
+    )
     return f"results/datasets/{wildcards.dataset}/{name}.parquet"
 
 
@@ -196,8 +241,10 @@ def shards_of(kind):
     """All shard files of one kind ('samples' or 'verdicts') for a (model, dataset)."""
 
     def inputs(wildcards):
-        return expand(f"results/{kind}/{wildcards.model}/{wildcards.dataset}/{{shard}}.parquet",
-                      shard=SHARDS)
+        return expand(
+            f"results/{kind}/{wildcards.model}/{wildcards.dataset}/{{shard}}.parquet",
+            shard=SHARDS,
+        )
 
     return inputs
 
@@ -207,23 +254,39 @@ def lineage(wildcards):
     return [
         f"results/datasets/{wildcards.dataset}/problems.parquet",
         *expand("results/models/{model}/weights.json", model=MODELS),
-        *expand("results/{kind}/{model}/{dataset}/{shard}.parquet", kind=["samples", "verdicts"],
-                model=MODELS, dataset=wildcards.dataset, shard=SHARDS),
-        *expand("results/counts/{model}/{dataset}.parquet", model=MODELS,
-                dataset=wildcards.dataset),
+        *expand(
+            "results/{kind}/{model}/{dataset}/{shard}.parquet",
+            kind=["samples", "verdicts"],
+            model=MODELS,
+            dataset=wildcards.dataset,
+            shard=SHARDS,
+        ),
+        *expand(
+            "results/counts/{model}/{dataset}.parquet",
+            model=MODELS,
+            dataset=wildcards.dataset,
+        ),
     ]
 
 
 def all_figures():
     """Every figure the configured data supports."""
     formats = config["plots"]["format"]
-    figures = expand("results/figures/{figure}/{dataset}.{ext}",
-                     figure=["coverage", "cost", "selection", "verification_gap"],
-                     dataset=DATASETS, ext=formats)
+    figures = expand(
+        "results/figures/{figure}/{dataset}.{ext}",
+        figure=["coverage", "cost", "selection", "verification_gap"],
+        dataset=DATASETS,
+        ext=formats,
+    )
     strong = [d for d in DATASETS if has_strong_verifier(d)]
-    figures += expand("results/figures/{figure}/{dataset}.{ext}",
-                      figure=["verifiers", "utility", "style", "flaws"], dataset=strong,
-                      ext=formats)
+    figures += expand(
+        "results/figures/{figure}/{dataset}.{ext}",
+        figure=["verifiers", "utility", "style", "flaws"],
+        dataset=strong,
+        ext=formats,
+    )
     if family_members():
-        figures += expand("results/figures/family/{dataset}.{ext}", dataset=DATASETS, ext=formats)
+        figures += expand(
+            "results/figures/family/{dataset}.{ext}", dataset=DATASETS, ext=formats
+        )
     return figures

@@ -10,23 +10,23 @@ rule execute_shard:
         time_limits=time_limits_input,
     output:
         "results/verdicts/{model}/{dataset}/{shard}.parquet",
+    log:
+        "logs/execute_shard/{model}/{dataset}/{shard}.log",
+    benchmark:
+        "results/benchmarks/execute_shard/{model}/{dataset}/{shard}.tsv"
+    container:
+        config["container"]
+    threads: execute_threads
+    resources:
+        mem_mb=lambda wc, threads: 1024
+        + threads * (config["execution"]["memory_mb"] + config["execution"]["disk_mb"]),
+        runtime=config["execution"]["runtime_min"],
     params:
         execution=config["execution"],
         grading=math_grading,
         # an import model's `regrade`: its labels decide the verdicts unless true
         regrade=_sampling_rules.import_regrade(config),
         code=execute_code,
-    threads: execute_threads
-    resources:
-        mem_mb=lambda wc, threads: 1024 + threads * (config["execution"]["memory_mb"]
-                                                     + config["execution"]["disk_mb"]),
-        runtime=config["execution"]["runtime_min"],
-    container:
-        config["container"]
-    log:
-        "logs/execute_shard/{model}/{dataset}/{shard}.log",
-    benchmark:
-        "results/benchmarks/execute_shard/{model}/{dataset}/{shard}.tsv"
     script:
         "../workflow_scripts/execute_shard.py"
 
@@ -41,25 +41,38 @@ rule calibrate_limits:
         strong_tests=strong_tests_input,
     output:
         "results/datasets/{dataset}/time_limits.parquet",
-    params:
-        sandbox={k: v for k, v in config["execution"].items()
-                 if k in ("memory_mb", "file_size_mb", "max_processes", "isolation", "image",
-                          "disk_mb")},
-        selection=lambda wc: {k: v for k, v in config["datasets"][wc.dataset].items()
-                              if k in ("problems", "limit")},
-        repeats=config["execution"]["time_limit"]["repeats"],
-        code=CODE["calibrate_limits"],
-    threads: config["execution"]["workers"]
-    resources:
-        mem_mb=lambda wc, threads: 1024 + threads * (config["execution"]["memory_mb"]
-                                                     + config["execution"]["disk_mb"]),
-        runtime=30,
-    container:
-        config["container"]
     log:
         "logs/calibrate_limits/{dataset}.log",
     benchmark:
         "results/benchmarks/calibrate_limits/{dataset}.tsv"
+    container:
+        config["container"]
+    threads: config["execution"]["workers"]
+    resources:
+        mem_mb=lambda wc, threads: 1024
+        + threads * (config["execution"]["memory_mb"] + config["execution"]["disk_mb"]),
+        runtime=30,
+    params:
+        sandbox={
+            k: v
+            for k, v in config["execution"].items()
+            if k
+            in (
+                "memory_mb",
+                "file_size_mb",
+                "max_processes",
+                "isolation",
+                "image",
+                "disk_mb",
+            )
+        },
+        selection=lambda wc: {
+            k: v
+            for k, v in config["datasets"][wc.dataset].items()
+            if k in ("problems", "limit")
+        },
+        repeats=config["execution"]["time_limit"]["repeats"],
+        code=CODE["calibrate_limits"],
     script:
         "../workflow_scripts/calibrate_limits.py"
 
@@ -71,12 +84,12 @@ rule import_agreement:
         verdicts=shards_of("verdicts"),
     output:
         "results/import_agreement/{model}/{dataset}.parquet",
+    log:
+        "logs/import_agreement/{model}/{dataset}.log",
+    resources:
+        mem_mb=2048,
     params:
         regrade=_sampling_rules.import_regrade(config),
         code=CODE["import_agreement"],
-    resources:
-        mem_mb=2048,
-    log:
-        "logs/import_agreement/{model}/{dataset}.log",
     script:
         "../workflow_scripts/import_agreement.py"

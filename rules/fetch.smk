@@ -13,15 +13,19 @@ rule fetch_dataset:
     output:
         problems="results/datasets/{dataset}/problems.parquet",
         skipped="results/datasets/{dataset}/skipped_rows.parquet",
+    log:
+        "logs/fetch_dataset/{dataset}.log",
     params:
         registry=lambda wc: config["datasets"][wc.dataset].get("registry", wc.dataset),
         source=lambda wc: config["datasets"][wc.dataset].get("source"),
-        source_version=lambda wc: entry_source_version(config["datasets"][wc.dataset], wc.dataset),
+        source_version=lambda wc: entry_source_version(
+            config["datasets"][wc.dataset], wc.dataset
+        ),
         prompt=lambda wc: config["datasets"][wc.dataset].get("prompt"),
-        allow_skip=lambda wc: bool(config["datasets"][wc.dataset].get("allow_skip", False)),
+        allow_skip=lambda wc: bool(
+            config["datasets"][wc.dataset].get("allow_skip", False)
+        ),
         code=CODE["fetch_dataset"],
-    log:
-        "logs/fetch_dataset/{dataset}.log",
     script:
         "../workflow_scripts/fetch_dataset.py"
 
@@ -29,14 +33,14 @@ rule fetch_dataset:
 rule fetch_model:
     output:
         "results/models/{model}/weights.json",
-    params:
-        weights=lambda wc: config["models"][wc.model]["weights"],
-        code=CODE["fetch_model"],
+    log:
+        "logs/fetch_model/{model}.log",
     resources:
         mem_mb=2048,
         runtime=30,
-    log:
-        "logs/fetch_model/{model}.log",
+    params:
+        weights=lambda wc: config["models"][wc.model]["weights"],
+        code=CODE["fetch_model"],
     script:
         "../workflow_scripts/fetch_model.py"
 
@@ -52,23 +56,30 @@ rule reference_check:
     output:
         table="results/datasets/{dataset}/reference_check.parquet",
         problems="results/datasets/{dataset}/problems_checked.parquet",
-    params:
-        registry=lambda wc: config["datasets"][wc.dataset].get("registry", wc.dataset),
-        source=lambda wc: config["datasets"][wc.dataset].get("source"),
-        source_version=lambda wc: entry_source_version(config["datasets"][wc.dataset], wc.dataset),
-        selection=lambda wc: {k: v for k, v in config["datasets"][wc.dataset].items()
-                              if k in ("problems", "limit")},
-        settings=lambda wc: config["datasets"][wc.dataset].get("reference_check", {}),
-        execution={k: config["execution"][k] for k in ("memory_mb", "file_size_mb",
-                                                        "max_processes")},
-        code=CODE["reference_check"],
-    threads: config["execution"]["workers"]
-    resources:
-        mem_mb=lambda wc, threads: 1024 + threads * config["execution"]["memory_mb"],
-        runtime=60,
     log:
         "logs/reference_check/{dataset}.log",
     benchmark:
         "results/benchmarks/reference_check/{dataset}.tsv"
+    threads: config["execution"]["workers"]
+    resources:
+        mem_mb=lambda wc, threads: 1024 + threads * config["execution"]["memory_mb"],
+        runtime=60,
+    params:
+        registry=lambda wc: config["datasets"][wc.dataset].get("registry", wc.dataset),
+        source=lambda wc: config["datasets"][wc.dataset].get("source"),
+        source_version=lambda wc: entry_source_version(
+            config["datasets"][wc.dataset], wc.dataset
+        ),
+        selection=lambda wc: {
+            k: v
+            for k, v in config["datasets"][wc.dataset].items()
+            if k in ("problems", "limit")
+        },
+        settings=lambda wc: config["datasets"][wc.dataset].get("reference_check", {}),
+        execution={
+            k: config["execution"][k]
+            for k in ("memory_mb", "file_size_mb", "max_processes")
+        },
+        code=CODE["reference_check"],
     script:
         "../workflow_scripts/reference_check.py"

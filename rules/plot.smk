@@ -28,11 +28,11 @@ rule plot_coverage:
             category="Provenance",
             labels={"dataset": "{dataset}", "figure": "coverage vs samples ({ext})"},
         ),
+    log:
+        "logs/plot_coverage/{dataset}.{ext}.log",
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot"],
-    log:
-        "logs/plot_coverage/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_coverage.py"
 
@@ -53,12 +53,12 @@ rule plot_verifiers:
             category="Provenance",
             labels={"dataset": "{dataset}", "figure": "resampling accuracy ({ext})"},
         ),
+    log:
+        "logs/plot_verifiers/{dataset}.{ext}.log",
     params:
         figure="verifiers",
         dpi=config["plots"]["dpi"],
         code=CODE["plot_verifiers"],
-    log:
-        "logs/plot_verifiers/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_verifiers.py"
 
@@ -79,12 +79,12 @@ rule plot_utility:
             category="Provenance",
             labels={"dataset": "{dataset}", "figure": "utility and optimal k ({ext})"},
         ),
+    log:
+        "logs/plot_utility/{dataset}.{ext}.log",
     params:
         figure="utility",
         dpi=config["plots"]["dpi"],
         code=CODE["plot_verifiers"],
-    log:
-        "logs/plot_utility/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_verifiers.py"
 
@@ -98,19 +98,25 @@ rule plot_flaws:
             "results/figures/flaws/{dataset}.{ext}",
             caption="report/flaws.rst",
             category="Imperfect verifiers",
-            labels={"dataset": "{dataset}", "figure": "resampling ceiling vs accuracy"},
+            labels={
+                "dataset": "{dataset}",
+                "figure": "resampling ceiling vs accuracy",
+            },
         ),
         report(
             "results/figures/flaws/{dataset}.{ext}.lineage.txt",
             caption="report/lineage.rst",
             category="Provenance",
-            labels={"dataset": "{dataset}", "figure": "resampling ceiling vs accuracy ({ext})"},
+            labels={
+                "dataset": "{dataset}",
+                "figure": "resampling ceiling vs accuracy ({ext})",
+            },
         ),
+    log:
+        "logs/plot_flaws/{dataset}.{ext}.log",
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot_flaws"],
-    log:
-        "logs/plot_flaws/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_flaws.py"
 
@@ -131,11 +137,11 @@ rule plot_cost:
             category="Provenance",
             labels={"dataset": "{dataset}", "figure": "coverage vs cost ({ext})"},
         ),
+    log:
+        "logs/plot_cost/{dataset}.{ext}.log",
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot_cost"],
-    log:
-        "logs/plot_cost/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_cost.py"
 
@@ -154,13 +160,16 @@ rule plot_selection:
             "results/figures/selection/{dataset}.{ext}.lineage.txt",
             caption="report/lineage.rst",
             category="Provenance",
-            labels={"dataset": "{dataset}", "figure": "majority vote and verifiers ({ext})"},
+            labels={
+                "dataset": "{dataset}",
+                "figure": "majority vote and verifiers ({ext})",
+            },
         ),
+    log:
+        "logs/plot_selection/{dataset}.{ext}.log",
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot_selection"],
-    log:
-        "logs/plot_selection/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_selection.py"
 
@@ -175,27 +184,34 @@ rule plot_verification_gap:
             "results/figures/verification_gap/{dataset}.{ext}",
             caption="report/verification_gap.rst",
             category="Selection",
-            labels={"dataset": "{dataset}", "figure": "verification gap vs output tokens"},
+            labels={
+                "dataset": "{dataset}",
+                "figure": "verification gap vs output tokens",
+            },
         ),
         report(
             "results/figures/verification_gap/{dataset}.{ext}.lineage.txt",
             caption="report/lineage.rst",
             category="Provenance",
-            labels={"dataset": "{dataset}",
-                    "figure": "verification gap vs output tokens ({ext})"},
+            labels={
+                "dataset": "{dataset}",
+                "figure": "verification gap vs output tokens ({ext})",
+            },
         ),
+    log:
+        "logs/plot_verification_gap/{dataset}.{ext}.log",
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot_verification_gap"],
-    log:
-        "logs/plot_verification_gap/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_verification_gap.py"
 
 
 rule plot_family:
     input:
-        coverage=expand("results/coverage/{model}/{{dataset}}.parquet", model=family_members()),
+        coverage=expand(
+            "results/coverage/{model}/{{dataset}}.parquet", model=family_members()
+        ),
         family="results/family/{dataset}.parquet",
     output:
         report(
@@ -210,11 +226,11 @@ rule plot_family:
             category="Provenance",
             labels={"dataset": "{dataset}", "figure": "model family S-curves ({ext})"},
         ),
+    log:
+        "logs/plot_family/{dataset}.{ext}.log",
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot_family"],
-    log:
-        "logs/plot_family/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_family.py"
 
@@ -234,12 +250,15 @@ rule plot_style:
             "results/figures/style/{dataset}.{ext}.lineage.txt",
             caption="report/lineage.rst",
             category="Provenance",
-            labels={"dataset": "{dataset}", "figure": "style of false positives ({ext})"},
+            labels={
+                "dataset": "{dataset}",
+                "figure": "style of false positives ({ext})",
+            },
         ),
+    log:
+        "logs/plot_style/{dataset}.{ext}.log",
     params:
         dpi=config["plots"]["dpi"],
         code=CODE["plot_style"],
-    log:
-        "logs/plot_style/{dataset}.{ext}.log",
     script:
         "../workflow_scripts/plot_style.py"

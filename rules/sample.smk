@@ -22,14 +22,14 @@ rule import_release:
     output:
         samples="results/imports/{model}/samples.parquet",
         problems="results/imports/{model}/problems.parquet",
-    params:
-        spec=_sampling_rules.import_spec(config, "import_release"),
-        code=CODE["import_release"],
+    log:
+        "logs/import_release/{model}.log",
     resources:
         mem_mb=2048,
         runtime=60,
-    log:
-        "logs/import_release/{model}.log",
+    params:
+        spec=_sampling_rules.import_spec(config, "import_release"),
+        code=CODE["import_release"],
     script:
         "../workflow_scripts/import_release.py"
 
@@ -42,11 +42,11 @@ rule import_map:
         problems="results/datasets/{dataset}/problems.parquet",
     output:
         "results/imports/{model}/{dataset}/mapping.parquet",
+    log:
+        "logs/import_map/{model}/{dataset}.log",
     params:
         spec=_sampling_rules.import_spec(config, "import_map"),
         code=CODE["import_map"],
-    log:
-        "logs/import_map/{model}/{dataset}.log",
     script:
         "../workflow_scripts/import_map.py"
 
@@ -58,17 +58,10 @@ rule sample_shard:
         weights="results/models/{model}/weights.json",
     output:
         "results/samples/{model}/{dataset}/{shard}.parquet",
-    params:
-        # Without `resources` (what a job asks the cluster for does not change the samples)
-        # nor an import's `regrade` (read by execute_shard only).
-        model_spec=_sampling_rules.sampling_model_spec(config),
-        # Less `grading` (how verdicts are judged), so changing it reruns only execution.
-        selection=lambda wc: {k: v for k, v in config["datasets"][wc.dataset].items()
-                              if k not in ("grading", "stop")},
-        sampling=_sampling_rules.sampling_settings(config),
-        seed=config["seed"],
-        shard=shard_range,
-        code=sample_code,
+    log:
+        "logs/sample_shard/{model}/{dataset}/{shard}.log",
+    benchmark:
+        "results/benchmarks/sample_shard/{model}/{dataset}/{shard}.tsv"
     threads: lambda wc: config["models"][wc.model]["threads"]
     resources:
         # From the model's `resources` (config/schema.yaml). With `--profile slurm` these
@@ -79,9 +72,19 @@ rule sample_shard:
         cpus_per_gpu=lambda wc: sampling_resource(wc, "cpus_per_gpu"),
         mem_mb=lambda wc: sampling_resource(wc, "mem_mb", 4096),
         runtime=lambda wc: sampling_resource(wc, "runtime", 120),
-    log:
-        "logs/sample_shard/{model}/{dataset}/{shard}.log",
-    benchmark:
-        "results/benchmarks/sample_shard/{model}/{dataset}/{shard}.tsv"
+    params:
+        # Without `resources` (what a job asks the cluster for does not change the samples)
+        # nor an import's `regrade` (read by execute_shard only).
+        model_spec=_sampling_rules.sampling_model_spec(config),
+        # Less `grading` (how verdicts are judged), so changing it reruns only execution.
+        selection=lambda wc: {
+            k: v
+            for k, v in config["datasets"][wc.dataset].items()
+            if k not in ("grading", "stop")
+        },
+        sampling=_sampling_rules.sampling_settings(config),
+        seed=config["seed"],
+        shard=shard_range,
+        code=sample_code,
     script:
         "../workflow_scripts/sample_shard.py"

@@ -19,16 +19,16 @@ selection_scores = _selection_scores(config, SHARDS)
 rule fetch_scorer:
     output:
         "results/scorers/{scorer}/weights.json",
-    params:
-        weights=lambda wc: config["scorers"][wc.scorer]["weights"],
-        code=CODE["fetch_model"],
+    log:
+        "logs/fetch_scorer/{scorer}.log",
     wildcard_constraints:
         scorer=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     resources:
         mem_mb=2048,
         runtime=30,
-    log:
-        "logs/fetch_scorer/{scorer}.log",
+    params:
+        weights=lambda wc: config["scorers"][wc.scorer]["weights"],
+        code=CODE["fetch_model"],
     script:
         "../workflow_scripts/fetch_model.py"
 
@@ -40,11 +40,10 @@ rule score_shard:
         weights=scorer_weights,
     output:
         "results/scores/{scorer}/{model}/{dataset}/{shard}.parquet",
-    params:
-        # Without `resources`: what a job asks the cluster for does not change the scores.
-        scorer_spec=lambda wc: {k: v for k, v in config["scorers"][wc.scorer].items()
-                                if k != "resources"},
-        code=CODE["score"],
+    log:
+        "logs/score_shard/{scorer}/{model}/{dataset}/{shard}.log",
+    benchmark:
+        "results/benchmarks/score_shard/{scorer}/{model}/{dataset}/{shard}.tsv"
     wildcard_constraints:
         scorer=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     threads: lambda wc: config["scorers"][wc.scorer]["threads"]
@@ -55,9 +54,11 @@ rule score_shard:
         cpus_per_gpu=lambda wc: scoring_resource(wc, "cpus_per_gpu"),
         mem_mb=lambda wc: scoring_resource(wc, "mem_mb", 4096),
         runtime=lambda wc: scoring_resource(wc, "runtime", 120),
-    log:
-        "logs/score_shard/{scorer}/{model}/{dataset}/{shard}.log",
-    benchmark:
-        "results/benchmarks/score_shard/{scorer}/{model}/{dataset}/{shard}.tsv"
+    params:
+        # Without `resources`: what a job asks the cluster for does not change the scores.
+        scorer_spec=lambda wc: {
+            k: v for k, v in config["scorers"][wc.scorer].items() if k != "resources"
+        },
+        code=CODE["score"],
     script:
         "../workflow_scripts/score_shard.py"

@@ -8,20 +8,23 @@ rule generate_tests:
         problems="results/datasets/{dataset}/problems.parquet",
     output:
         "results/datasets/{dataset}/strong_tests.parquet",
-    params:
-        seed=config["seed"],
-        selection=lambda wc: {k: v for k, v in config["datasets"][wc.dataset].items()
-                              if k in ("problems", "limit")},
-        settings=lambda wc: config["datasets"][wc.dataset].get("strong_tests", {}),
-        memory_mb=config["execution"]["memory_mb"],
-        code=code("testgen", "generate_tests"),
-    threads: config["execution"]["workers"]
-    resources:
-        mem_mb=lambda wc, threads: 1024 + threads * config["execution"]["memory_mb"],
-        runtime=60,
     log:
         "logs/generate_tests/{dataset}.log",
     benchmark:
         "results/benchmarks/generate_tests/{dataset}.tsv"
+    threads: config["execution"]["workers"]
+    resources:
+        mem_mb=lambda wc, threads: 1024 + threads * config["execution"]["memory_mb"],
+        runtime=60,
+    params:
+        seed=config["seed"],
+        selection=lambda wc: {
+            k: v
+            for k, v in config["datasets"][wc.dataset].items()
+            if k in ("problems", "limit")
+        },
+        settings=lambda wc: config["datasets"][wc.dataset].get("strong_tests", {}),
+        memory_mb=config["execution"]["memory_mb"],
+        code=code("testgen", "generate_tests"),
     script:
         "../workflow_scripts/generate_tests.py"

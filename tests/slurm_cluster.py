@@ -36,13 +36,25 @@ GPU_TYPE = "fake"
 GPUS = 2
 
 # Executables that must exist (Debian: slurm-wlm slurmdbd munge mariadb-server).
-REQUIRED = ("munged", "mysql_install_db", "mariadbd", "slurmdbd", "slurmctld", "slurmd",
-            "sbatch", "squeue", "sacct", "sacctmgr", "scontrol", "scancel", "sinfo")
+REQUIRED = (
+    "munged",
+    "mysql_install_db",
+    "mariadbd",
+    "slurmdbd",
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "squeue",
+    "sacct",
+    "sacctmgr",
+    "scontrol",
+    "scancel",
+    "sinfo",
+)
 
 
 # Client commands that jobs (and the executor) call.
-CLIENTS = ("srun", "sbatch", "squeue", "sacct", "scancel", "scontrol", "sinfo", "sacctmgr",
-           "sshare", "sstat")
+CLIENTS = ("srun", "sbatch", "squeue", "sacct", "scancel", "scontrol", "sinfo", "sacctmgr", "sshare", "sstat")
 
 
 class ClusterError(RuntimeError):
@@ -55,8 +67,10 @@ def missing_requirements() -> str | None:
         return "the test SLURM cluster needs root (SlurmUser=root)"
     missing = [name for name in REQUIRED if _which(name) is None]
     if missing:
-        return ("SLURM is not installed (missing " + ", ".join(missing) + "); install the "
-                "Debian packages slurm-wlm slurmdbd munge mariadb-server (.ci/packages.txt)")
+        return (
+            "SLURM is not installed (missing " + ", ".join(missing) + "); install the "
+            "Debian packages slurm-wlm slurmdbd munge mariadb-server (.ci/packages.txt)"
+        )
     return None
 
 
@@ -92,18 +106,22 @@ class SlurmCluster:
         env = dict(os.environ if base is None else base)
         env["SLURM_CONF"] = str(self.conf)
         env["PATH"] = f"{self.bindir}{os.pathsep}{env.get('PATH', '')}"
-        for var in ("SBATCH_ACCOUNT", "SBATCH_PARTITION", "SLURM_ACCOUNT", "SLURM_PARTITION",
-                    "SLURM_JOB_ID", "SNAKEMAKE_SLURM_PARTITIONS"):
+        for var in (
+            "SBATCH_ACCOUNT",
+            "SBATCH_PARTITION",
+            "SLURM_ACCOUNT",
+            "SLURM_PARTITION",
+            "SLURM_JOB_ID",
+            "SNAKEMAKE_SLURM_PARTITIONS",
+        ):
             env.pop(var, None)
         return env
 
     def run(self, *command: str, check: bool = True, timeout: float = 60) -> str:
         """Run a SLURM client command against this cluster; return stdout."""
-        result = subprocess.run(command, env=self.env(), capture_output=True, text=True,
-                                timeout=timeout)
+        result = subprocess.run(command, env=self.env(), capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
-            raise ClusterError(f"{' '.join(command)} failed ({result.returncode}): "
-                               f"{result.stderr.strip()}")
+            raise ClusterError(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.strip()}")
         return result.stdout
 
     def start(self, timeout: float = 120) -> SlurmCluster:
@@ -131,8 +149,10 @@ class SlurmCluster:
             try:
                 self.run("scancel", "--full", "--user", getpass.getuser(), check=False, timeout=20)
                 deadline = time.monotonic() + 30
-                while time.monotonic() < deadline and self.run(
-                        "squeue", "-h", "-o", "%i", check=False, timeout=20).strip():
+                while (
+                    time.monotonic() < deadline
+                    and self.run("squeue", "-h", "-o", "%i", check=False, timeout=20).strip()
+                ):
                     time.sleep(0.5)
             except (subprocess.TimeoutExpired, OSError):
                 pass
@@ -176,8 +196,8 @@ class SlurmCluster:
 # Written by tests/slurm_cluster.py: a one-node cluster on loopback.
 ClusterName={CLUSTER}
 SlurmctldHost={self.hostname}(127.0.0.1)
-SlurmctldPort={self.ports['slurmctld']}
-SlurmdPort={self.ports['slurmd']}
+SlurmctldPort={self.ports["slurmctld"]}
+SlurmdPort={self.ports["slurmd"]}
 SlurmUser=root
 SlurmdUser=root
 {auth}CredType=cred/munge
@@ -209,7 +229,7 @@ JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=5
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
-AccountingStoragePort={self.ports['slurmdbd']}
+AccountingStoragePort={self.ports["slurmdbd"]}
 # Messages to slurmdbd take their MUNGE socket from here, not from AuthInfo.
 AccountingStoragePass={self.munge_socket}
 AccountingStorageTRES=gres/gpu,gres/gpu:{GPU_TYPE}
@@ -226,21 +246,21 @@ PartitionName={PARTITION} Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
             (r / "dev" / f"gpu{i}").unlink(missing_ok=True)
             (r / "dev" / f"gpu{i}").symlink_to("/dev/null")
         (r / "etc" / "gres.conf").write_text(
-            f"AutoDetect=off\nNodeName={NODE} Name=gpu Type={GPU_TYPE} "
-            f"File={r}/dev/gpu[0-{GPUS - 1}]\n")
+            f"AutoDetect=off\nNodeName={NODE} Name=gpu Type={GPU_TYPE} File={r}/dev/gpu[0-{GPUS - 1}]\n"
+        )
         self._write_client_wrappers()
         dbd = r / "etc" / "slurmdbd.conf"
         dbd.write_text(f"""\
 {auth}DbdHost=localhost
 DbdAddr=127.0.0.1
-DbdPort={self.ports['slurmdbd']}
+DbdPort={self.ports["slurmdbd"]}
 SlurmUser=root
 PidFile={r}/run/slurmdbd.pid
 LogFile={r}/log/slurmdbd.log
 DebugLevel=info
 StorageType=accounting_storage/mysql
 StorageHost=127.0.0.1
-StoragePort={self.ports['mysql']}
+StoragePort={self.ports["mysql"]}
 StorageUser=slurm
 StoragePass={self.db_password}
 StorageLoc=slurm_acct_db
@@ -264,16 +284,23 @@ StorageLoc=slurm_acct_db
             if real is None:
                 continue
             wrapper = self.bindir / name
-            wrapper.write_text(f'#!/bin/sh\n: "${{SLURM_CONF:={self.conf}}}"\nexport SLURM_CONF\n'
-                               f'exec {real} "$@"\n')
+            wrapper.write_text(
+                f'#!/bin/sh\n: "${{SLURM_CONF:={self.conf}}}"\nexport SLURM_CONF\nexec {real} "$@"\n'
+            )
             wrapper.chmod(0o755)
 
     # -- daemons ------------------------------------------------------------------------------
 
     def _spawn(self, name: str, *command: str) -> subprocess.Popen:
         log = open(self.root / "log" / f"{name}.out", "ab")
-        proc = subprocess.Popen(command, env=self.env(), stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         self.procs.append((name, proc))
         return proc
@@ -297,33 +324,66 @@ StorageLoc=slurm_acct_db
     def _start_munge(self, timeout: float) -> None:
         t0 = time.monotonic()
         m = self.root / "munge"
-        proc = self._spawn("munged", _which("munged"), "--foreground", "--force",
-                           f"--key-file={m / 'munge.key'}", f"--socket={self.munge_socket}",
-                           f"--pid-file={m / 'munged.pid'}", f"--seed-file={m / 'munged.seed'}",
-                           f"--log-file={self.root / 'log' / 'munged.log'}")
+        proc = self._spawn(
+            "munged",
+            _which("munged"),
+            "--foreground",
+            "--force",
+            f"--key-file={m / 'munge.key'}",
+            f"--socket={self.munge_socket}",
+            f"--pid-file={m / 'munged.pid'}",
+            f"--seed-file={m / 'munged.seed'}",
+            f"--log-file={self.root / 'log' / 'munged.log'}",
+        )
         self._wait("munged", self.munge_socket.exists, timeout, proc)
         self._timed("munged", t0)
 
     def _mysql(self, sql: str) -> None:
         client = _which("mariadb") or _which("mysql")
-        subprocess.run([client, "--no-defaults", "-uroot", f"--socket={self.root / 'run' / 'mysql.sock'}",
-                        "-e", sql], check=True, capture_output=True, text=True, timeout=60)
+        subprocess.run(
+            [client, "--no-defaults", "-uroot", f"--socket={self.root / 'run' / 'mysql.sock'}", "-e", sql],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def _start_mariadb(self, timeout: float) -> None:
         t0 = time.monotonic()
         data = self.root / "mysql"
-        subprocess.run([_which("mysql_install_db"), "--no-defaults", f"--datadir={data}",
-                        "--user=root", "--auth-root-authentication-method=socket",
-                        "--skip-test-db", "--skip-name-resolve"],
-                       check=True, capture_output=True, text=True, timeout=timeout)
+        subprocess.run(
+            [
+                _which("mysql_install_db"),
+                "--no-defaults",
+                f"--datadir={data}",
+                "--user=root",
+                "--auth-root-authentication-method=socket",
+                "--skip-test-db",
+                "--skip-name-resolve",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         sock = self.root / "run" / "mysql.sock"
-        proc = self._spawn("mariadbd", _which("mariadbd"), "--no-defaults", f"--datadir={data}",
-                           "--user=root", f"--socket={sock}", f"--port={self.ports['mysql']}",
-                           "--bind-address=127.0.0.1", "--skip-name-resolve",
-                           f"--pid-file={self.root / 'run' / 'mariadbd.pid'}",
-                           f"--log-error={self.root / 'log' / 'mariadbd.log'}",
-                           "--innodb-buffer-pool-size=64M", "--innodb-lock-wait-timeout=900",
-                           "--innodb-log-file-size=64M", "--skip-log-bin")
+        proc = self._spawn(
+            "mariadbd",
+            _which("mariadbd"),
+            "--no-defaults",
+            f"--datadir={data}",
+            "--user=root",
+            f"--socket={sock}",
+            f"--port={self.ports['mysql']}",
+            "--bind-address=127.0.0.1",
+            "--skip-name-resolve",
+            f"--pid-file={self.root / 'run' / 'mariadbd.pid'}",
+            f"--log-error={self.root / 'log' / 'mariadbd.log'}",
+            "--innodb-buffer-pool-size=64M",
+            "--innodb-lock-wait-timeout=900",
+            "--innodb-log-file-size=64M",
+            "--skip-log-bin",
+        )
 
         def ready() -> bool:
             self._mysql("SELECT 1")
@@ -331,25 +391,47 @@ StorageLoc=slurm_acct_db
 
         self._wait("mariadbd", ready, timeout, proc)
         pw = self.db_password
-        self._mysql("CREATE DATABASE slurm_acct_db; "
-                    f"CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '{pw}'; "
-                    "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1'; FLUSH PRIVILEGES;")
+        self._mysql(
+            "CREATE DATABASE slurm_acct_db; "
+            f"CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '{pw}'; "
+            "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1'; FLUSH PRIVILEGES;"
+        )
         self._timed("mariadbd", t0)
 
     def _start_slurmdbd(self, timeout: float) -> None:
         t0 = time.monotonic()
         proc = self._spawn("slurmdbd", _which("slurmdbd"), "-D")
-        self._wait("slurmdbd", lambda: self.run("sacctmgr", "-n", "list", "cluster", timeout=10)
-                   is not None, timeout, proc)
+        self._wait(
+            "slurmdbd",
+            lambda: self.run("sacctmgr", "-n", "list", "cluster", timeout=10) is not None,
+            timeout,
+            proc,
+        )
         self._timed("slurmdbd", t0)
 
     def _register_accounts(self) -> None:
         user = getpass.getuser()
         self.run("sacctmgr", "-i", "add", "cluster", CLUSTER)
-        self.run("sacctmgr", "-i", "add", "account", ACCOUNT, f"Cluster={CLUSTER}",
-                 "Description=monkeys tests", "Organization=monkeys")
-        self.run("sacctmgr", "-i", "add", "user", user, f"Account={ACCOUNT}",
-                 f"DefaultAccount={ACCOUNT}", f"Cluster={CLUSTER}")
+        self.run(
+            "sacctmgr",
+            "-i",
+            "add",
+            "account",
+            ACCOUNT,
+            f"Cluster={CLUSTER}",
+            "Description=monkeys tests",
+            "Organization=monkeys",
+        )
+        self.run(
+            "sacctmgr",
+            "-i",
+            "add",
+            "user",
+            user,
+            f"Account={ACCOUNT}",
+            f"DefaultAccount={ACCOUNT}",
+            f"Cluster={CLUSTER}",
+        )
 
     def _start_slurmctld(self, timeout: float) -> None:
         t0 = time.monotonic()

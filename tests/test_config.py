@@ -26,8 +26,10 @@ def test_validate_does_not_mutate_input(default_config):
     ("patch", "expected"),
     [
         ({"sampling": {"temprature": 0.5}}, "unknown key 'temprature' under 'sampling'"),
-        ({"execution": {"isolation": "vm"}},
-         "allowed values: ['process', 'bubblewrap', 'docker', 'podman', 'apptainer']"),
+        (
+            {"execution": {"isolation": "vm"}},
+            "allowed values: ['process', 'bubblewrap', 'docker', 'podman', 'apptainer']",
+        ),
         ({"sampling": {"num_samples": 0}}, "'sampling.num_samples'"),
         ({"seed": "x"}, "'seed'"),
     ],

@@ -15,18 +15,28 @@ def test_pareto_front():
 
 
 def test_cheap_model_with_many_samples_can_beat_strong_model():
-    coverage = pd.DataFrame({
-        "model": ["small"] * 3 + ["big"],
-        "dataset": "d",
-        "k": [1, 10, 100, 1],
-        "coverage": [0.2, 0.5, 0.8, 0.6],
-    })
-    counts = pd.DataFrame({
-        "model": ["small", "big"], "dataset": "d", "problem_id": "p", "n": [100, 1],
-        "prompt_tokens": [100 * 200, 200], "completion_tokens": [100 * 50, 50],
-    })
-    specs = {"small": {"params_billions": 1.0, "price_per_mtok": 0.1},
-             "big": {"params_billions": 70.0, "price_per_mtok": 10.0}}
+    coverage = pd.DataFrame(
+        {
+            "model": ["small"] * 3 + ["big"],
+            "dataset": "d",
+            "k": [1, 10, 100, 1],
+            "coverage": [0.2, 0.5, 0.8, 0.6],
+        }
+    )
+    counts = pd.DataFrame(
+        {
+            "model": ["small", "big"],
+            "dataset": "d",
+            "problem_id": "p",
+            "n": [100, 1],
+            "prompt_tokens": [100 * 200, 200],
+            "completion_tokens": [100 * 50, 50],
+        }
+    )
+    specs = {
+        "small": {"params_billions": 1.0, "price_per_mtok": 0.1},
+        "big": {"params_billions": 70.0, "price_per_mtok": 10.0},
+    }
     frame = cost_curves(coverage, counts, specs).set_index(["model", "k"])
     small = frame.loc["small"]
     assert small["flops"].is_monotonic_increasing
@@ -41,7 +51,15 @@ def test_cheap_model_with_many_samples_can_beat_strong_model():
 
 def test_model_without_size_is_left_out():
     coverage = pd.DataFrame({"model": "m", "dataset": "d", "k": [1, 2], "coverage": [0.1, 0.2]})
-    counts = pd.DataFrame({"model": "m", "dataset": "d", "problem_id": "p", "n": [2],
-                           "prompt_tokens": [20], "completion_tokens": [10]})
+    counts = pd.DataFrame(
+        {
+            "model": "m",
+            "dataset": "d",
+            "problem_id": "p",
+            "n": [2],
+            "prompt_tokens": [20],
+            "completion_tokens": [10],
+        }
+    )
     frame = cost_curves(coverage, counts, {"m": {}})
     assert frame["flops"].isna().all() and not frame["pareto_flops"].any()

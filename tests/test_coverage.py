@@ -22,8 +22,9 @@ def _tables(statuses: dict[str, list[str]]):
 
 
 def test_counts():
-    samples, verdicts = _tables({"a": ["passed", "failed", "error", "passed"],
-                                 "b": ["timeout", "crashed", "failed", "failed"]})
+    samples, verdicts = _tables(
+        {"a": ["passed", "failed", "error", "passed"], "b": ["timeout", "crashed", "failed", "failed"]}
+    )
     counts = count_verdicts(samples, verdicts).set_index("problem_id")
     assert counts.loc["a", "n"] == 4 and counts.loc["a", "num_correct"] == 2
     assert counts.loc["a", "num_error"] == 1 and counts.loc["b", "num_failed"] == 2
@@ -41,8 +42,15 @@ def test_missing_verdict_is_an_error():
 
 
 def test_coverage_curve_matches_estimator():
-    counts = pd.DataFrame({"model": "m", "dataset": "d", "problem_id": ["a", "b", "c"],
-                           "n": [16, 16, 16], "num_correct": [0, 3, 16]})
+    counts = pd.DataFrame(
+        {
+            "model": "m",
+            "dataset": "d",
+            "problem_id": ["a", "b", "c"],
+            "n": [16, 16, 16],
+            "num_correct": [0, 3, 16],
+        }
+    )
     curve = coverage_curve(counts, resamples=200, seed=1, confidence=0.9)
     assert curve["k"].iat[0] == 1 and curve["k"].iat[-1] == 16
     for k, value in zip(curve["k"], curve["coverage"], strict=True):

@@ -34,8 +34,13 @@ def _raw(rows: list, gz: bool = False) -> RawData:
     return RawData(data=data, source="test", sha256=hashlib.sha256(data).hexdigest())
 
 
-ROW = {"task_id": "T/0", "prompt": "def f():\n", "entry_point": "f",
-       "test": "def check(c):\n    assert c() == 1\n", "canonical_solution": "    return 1\n"}
+ROW = {
+    "task_id": "T/0",
+    "prompt": "def f():\n",
+    "entry_point": "f",
+    "test": "def check(c):\n    assert c() == 1\n",
+    "canonical_solution": "    return 1\n",
+}
 
 
 def test_broken_line_is_named():
@@ -63,7 +68,10 @@ def test_select_problems_keeps_order_and_names_unknown(humaneval):
     assert list(picked["problem_id"]) == ["HumanEval/53", "HumanEval/2"]
     assert list(picked.columns) == list(problems.columns)
     assert list(select_problems(problems, None, 3)["problem_id"]) == [
-        "HumanEval/0", "HumanEval/1", "HumanEval/2"]
+        "HumanEval/0",
+        "HumanEval/1",
+        "HumanEval/2",
+    ]
     with pytest.raises(DatasetError, match=r"unknown problem id.*HumanEval/999"):
         select_problems(problems, ["HumanEval/999"], None)
 

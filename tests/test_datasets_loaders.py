@@ -36,8 +36,17 @@ def meta(problems: pd.DataFrame, index: int = 0) -> dict:
 
 
 def test_registry_lists_every_benchmark():
-    assert set(DATASETS) == {"humaneval", "humanevalplus", "mbpp", "mbpp_sanitized", "mbppplus",
-                             "gsm8k", "math", "math500", "codecontests"}
+    assert set(DATASETS) == {
+        "humaneval",
+        "humanevalplus",
+        "mbpp",
+        "mbpp_sanitized",
+        "mbppplus",
+        "gsm8k",
+        "math",
+        "math500",
+        "codecontests",
+    }
     for spec in DATASETS.values():
         assert spec.grader in ("unit_tests", "stdio", "math")
         assert spec.prompt in PRESETS and spec.upstream
@@ -116,7 +125,8 @@ def test_math_from_tar(tmp_path):
     raw = read_source({"path": str(archive)})
     problems = normalise("math", raw)
     assert sorted(problems["problem_id"]) == sorted(
-        ["test/precalculus/807.json", "test/intermediate_algebra/1994.json", "test/algebra/2584.json"])
+        ["test/precalculus/807.json", "test/intermediate_algebra/1994.json", "test/algebra/2584.json"]
+    )
     assert raw.sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
 
 
@@ -150,8 +160,12 @@ def test_hf_source_with_a_local_dataset(tmp_path, monkeypatch):
     local = tmp_path / "gsm8k"
     (local / "main").mkdir(parents=True)
     shutil.copy(FIXTURES / "gsm8k.jsonl", local / "main" / "test.jsonl")
-    spec = {"hf": str(local), "data_files": {"test": "main/test.jsonl"}, "split": "test",
-            "cache_dir": str(tmp_path / "cache")}
+    spec = {
+        "hf": str(local),
+        "data_files": {"test": "main/test.jsonl"},
+        "split": "test",
+        "cache_dir": str(tmp_path / "cache"),
+    }
     raw = read_source(spec)
     assert raw.source.startswith("hf:") and "[test]" in raw.source
     problems = normalise("gsm8k", raw)
@@ -207,8 +221,13 @@ def _raw(lines: list) -> RawData:
 
 def test_malformed_rows_are_named_and_can_be_skipped():
     good = json.loads((FIXTURES / "gsm8k.jsonl").read_text().splitlines()[0])
-    lines = [good, "{broken", {"question": "q?", "answer": "no final line"}, ["a", "list"],
-             {**good, "question": ""}]
+    lines = [
+        good,
+        "{broken",
+        {"question": "q?", "answer": "no final line"},
+        ["a", "list"],
+        {**good, "question": ""},
+    ]
     with pytest.raises(DatasetError) as info:
         normalise("gsm8k", _raw(lines))
     message = str(info.value)
@@ -258,10 +277,19 @@ def _config(datasets: dict) -> dict:
 
 
 def test_config_checks_prompt_and_source():
-    validate_config(_config({"gsm8k": {"source": {"path": "x.jsonl"}, "prompt": "plain",
-                                       "allow_skip": True}}))
-    validate_config(_config({"cc": {"registry": "codecontests",
-                                    "source": {"hf": "deepmind/code_contests", "revision": "abc"}}}))
+    validate_config(
+        _config({"gsm8k": {"source": {"path": "x.jsonl"}, "prompt": "plain", "allow_skip": True}})
+    )
+    validate_config(
+        _config(
+            {
+                "cc": {
+                    "registry": "codecontests",
+                    "source": {"hf": "deepmind/code_contests", "revision": "abc"},
+                }
+            }
+        )
+    )
     with pytest.raises(ConfigError, match=r"'datasets.gsm8k.prompt': unknown prompt preset"):
         validate_config(_config({"gsm8k": {"prompt": "nope"}}))
     with pytest.raises(ConfigError, match=r"'datasets.mbpp' needs a `source`"):
@@ -272,8 +300,7 @@ def test_config_checks_prompt_and_source():
 
 def test_fetch_stage(tmp_path):
     out, skipped = tmp_path / "problems.parquet", tmp_path / "skipped.parquet"
-    fetch_dataset("mine", "mbppplus", {"path": str(FIXTURES / "mbppplus.jsonl")}, out,
-                  skipped_out=skipped)
+    fetch_dataset("mine", "mbppplus", {"path": str(FIXTURES / "mbppplus.jsonl")}, out, skipped_out=skipped)
     problems = read_table(out, PROBLEMS)
     assert (problems["dataset"] == "mine").all() and len(problems) == 3
     assert read_table(skipped, SKIPPED_ROWS).empty
@@ -281,8 +308,7 @@ def test_fetch_stage(tmp_path):
     bad.write_text((FIXTURES / "gsm8k.jsonl").read_text() + "{not json\n")
     with pytest.raises(DatasetError, match="line 4 of file:.*bad.jsonl is not JSON"):
         fetch_dataset("g", "gsm8k", {"path": str(bad)}, out, skipped_out=skipped)
-    fetch_dataset("g", "gsm8k", {"path": str(bad)}, out, allow_skip=True, skipped_out=skipped,
-                  prompt="plain")
+    fetch_dataset("g", "gsm8k", {"path": str(bad)}, out, allow_skip=True, skipped_out=skipped, prompt="plain")
     assert len(read_table(out, PROBLEMS)) == 3
     rows = read_table(skipped, SKIPPED_ROWS)
     assert rows[["dataset", "row"]].values.tolist() == [["g", 4]]

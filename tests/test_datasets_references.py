@@ -22,16 +22,23 @@ FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 
 def _failures(problems: pd.DataFrame, column: str) -> list[tuple[str, str, str]]:
     rows = problems[problems[column] != ""]
-    programs = [humaneval_program(p, s, t, e) for p, s, t, e in
-                zip(rows["prompt"], rows["canonical_solution"], rows[column], rows["entry_point"],
-                    strict=True)]
+    programs = [
+        humaneval_program(p, s, t, e)
+        for p, s, t, e in zip(
+            rows["prompt"], rows["canonical_solution"], rows[column], rows["entry_point"], strict=True
+        )
+    ]
     outcomes = run_programs(programs, Limits(timeout_s=20), workers=2)
-    return [(pid, o.status, o.detail[-400:]) for pid, o in zip(rows["problem_id"], outcomes, strict=True)
-            if o.status != "passed"]
+    return [
+        (pid, o.status, o.detail[-400:])
+        for pid, o in zip(rows["problem_id"], outcomes, strict=True)
+        if o.status != "passed"
+    ]
 
 
-@pytest.mark.parametrize(("name", "file"), [("humanevalplus", "humanevalplus.jsonl"),
-                                            ("mbppplus", "mbppplus.jsonl")])
+@pytest.mark.parametrize(
+    ("name", "file"), [("humanevalplus", "humanevalplus.jsonl"), ("mbppplus", "mbppplus.jsonl")]
+)
 def test_plus_datasets(name, file):
     problems = normalise(name, read_source({"path": str(FIXTURES / file)}))
     assert (problems["plus_test"] != "").all()
@@ -39,8 +46,9 @@ def test_plus_datasets(name, file):
     assert _failures(problems, "plus_test") == []
 
 
-@pytest.mark.parametrize(("name", "file"), [("humanevalplus", "humanevalplus.jsonl"),
-                                            ("mbppplus", "mbppplus.jsonl")])
+@pytest.mark.parametrize(
+    ("name", "file"), [("humanevalplus", "humanevalplus.jsonl"), ("mbppplus", "mbppplus.jsonl")]
+)
 def test_plus_datasets_pass_under_calibrated_limits(name, file):
     """Honest programs do not flip: every reference passes both suites with limits calibrated
     on itself (monkeys.execution.time_limits, default floor and factor)."""
@@ -50,18 +58,26 @@ def test_plus_datasets_pass_under_calibrated_limits(name, file):
     problems = normalise(name, read_source({"path": str(FIXTURES / file)}))
     table = calibrate(problems, Limits(), workers=2, repeats=2)
     assert (table["status"] == "passed").all() and set(table["suite"]) == {"test", "plus_test"}
-    samples = pd.DataFrame({"model": "reference", "dataset": name,
-                            "problem_id": problems["problem_id"], "sample_index": 0,
-                            "completion": list(problems["canonical_solution"])})
-    verdicts = grade_unit_tests(problems, samples, Limits(timeout_s=20), workers=2,
-                                time_limits=table, time_limit=TimeLimitSettings())
+    samples = pd.DataFrame(
+        {
+            "model": "reference",
+            "dataset": name,
+            "problem_id": problems["problem_id"],
+            "sample_index": 0,
+            "completion": list(problems["canonical_solution"]),
+        }
+    )
+    verdicts = grade_unit_tests(
+        problems, samples, Limits(timeout_s=20), workers=2, time_limits=table, time_limit=TimeLimitSettings()
+    )
     assert list(verdicts["status"]) == ["passed"] * len(problems)
     assert list(verdicts["plus_status"]) == ["passed"] * len(problems)
     assert (verdicts["time_limit_s"] < 20).all() and (verdicts["plus_time_limit_s"] < 20).all()
 
 
-@pytest.mark.parametrize(("name", "file"), [("mbpp", "mbpp.jsonl"),
-                                            ("mbpp_sanitized", "sanitized-mbpp.json")])
+@pytest.mark.parametrize(
+    ("name", "file"), [("mbpp", "mbpp.jsonl"), ("mbpp_sanitized", "sanitized-mbpp.json")]
+)
 def test_mbpp_with_generated_tests(name, file):
     problems = normalise(name, read_source({"path": str(FIXTURES / file)}))
     assert _failures(problems, "test") == []
@@ -83,36 +99,55 @@ def test_all_of_humaneval_with_generated_tests():
     assert (tests["plus_test"] != "").all()
     assert tests["num_generated"].sum() > 1400
     merged = problems.drop(columns="plus_test").merge(tests[["problem_id", "plus_test"]], on="problem_id")
-    corrected = {pid for pid, row in shipped_references().items()
-                 if row["solution"].strip()
-                 != problems.set_index("problem_id").at[pid, "canonical_solution"].strip()}
+    corrected = {
+        pid
+        for pid, row in shipped_references().items()
+        if row["solution"].strip() != problems.set_index("problem_id").at[pid, "canonical_solution"].strip()
+    }
     failures = {pid for pid, _, _ in _failures(merged, "plus_test")}
     assert failures <= corrected, failures - corrected
     assert len(failures) <= 25  # 19 measured (e.g. /39, /55: too slow beside the corrected one)
 
 
 def _mbppplus_row(task: int, entry: str, code: str, assertion: str, inputs: list) -> dict:
-    return {"task_id": f"Mbpp/{task}", "prompt": f"'''\nWrite a function {entry}.\n'''",
-            "entry_point": entry, "canonical_solution": code, "assertion": assertion,
-            "base_input": inputs[:1], "plus_input": inputs[1:], "atol": 0, "contract": ""}
+    return {
+        "task_id": f"Mbpp/{task}",
+        "prompt": f"'''\nWrite a function {entry}.\n'''",
+        "entry_point": entry,
+        "canonical_solution": code,
+        "assertion": assertion,
+        "base_input": inputs[:1],
+        "plus_input": inputs[1:],
+        "atol": 0,
+        "contract": "",
+    }
 
 
 def test_mbppplus_quirks_in_the_sandbox():
     """JSON-stored inputs get their tuples back (Mbpp/106), a function named `check` survives
     the tests' own check() (Mbpp/56), and special oracles apply (Mbpp/295 accepts 0)."""
     rows = [
-        _mbppplus_row(106, "add_lists",
-                      "def add_lists(test_list, test_tup):\n    return test_tup + tuple(test_list)\n",
-                      "assert add_lists([5, 6, 7], (9, 10)) == (9, 10, 5, 6, 7)\n",
-                      [[[5, 6, 7], [9, 10]], [[1], [2, 3]]]),
-        _mbppplus_row(56, "check",
-                      "def rev(n):\n    return int(str(n)[::-1])\n"
-                      "def check(n):\n    return 2 * rev(n) == n + 1\n",
-                      "assert check(70) == False\nassert check(73) == True\n",
-                      [[70], [73], [23]]),
-        _mbppplus_row(295, "sum_div",
-                      "def sum_div(n):\n    return sum(i for i in range(1, n) if n % i == 0)\n",
-                      "assert sum_div(8) == 7\n", [[8], [12], [1]]),
+        _mbppplus_row(
+            106,
+            "add_lists",
+            "def add_lists(test_list, test_tup):\n    return test_tup + tuple(test_list)\n",
+            "assert add_lists([5, 6, 7], (9, 10)) == (9, 10, 5, 6, 7)\n",
+            [[[5, 6, 7], [9, 10]], [[1], [2, 3]]],
+        ),
+        _mbppplus_row(
+            56,
+            "check",
+            "def rev(n):\n    return int(str(n)[::-1])\ndef check(n):\n    return 2 * rev(n) == n + 1\n",
+            "assert check(70) == False\nassert check(73) == True\n",
+            [[70], [73], [23]],
+        ),
+        _mbppplus_row(
+            295,
+            "sum_div",
+            "def sum_div(n):\n    return sum(i for i in range(1, n) if n % i == 0)\n",
+            "assert sum_div(8) == 7\n",
+            [[8], [12], [1]],
+        ),
     ]
     data = "".join(json.dumps(r) + "\n" for r in rows).encode()
     problems = normalise("mbppplus", RawData(data, "rows", hashlib.sha256(data).hexdigest()))
@@ -122,8 +157,16 @@ def test_mbppplus_quirks_in_the_sandbox():
     by_id = problems.set_index("problem_id")
     zero = "def sum_div(n):\n    return 0 if n == 12 else sum(i for i in range(1, n) if n % i == 0)\n"
     wrong = "def check(n):\n    return n % 2 == 1\n"
-    outcomes = run_programs([
-        humaneval_program(by_id.at["Mbpp/295", "prompt"], zero, by_id.at["Mbpp/295", "plus_test"], "sum_div"),
-        humaneval_program(by_id.at["Mbpp/56", "prompt"], wrong, by_id.at["Mbpp/56", "plus_test"], "check"),
-    ], Limits(timeout_s=20), workers=1)
+    outcomes = run_programs(
+        [
+            humaneval_program(
+                by_id.at["Mbpp/295", "prompt"], zero, by_id.at["Mbpp/295", "plus_test"], "sum_div"
+            ),
+            humaneval_program(
+                by_id.at["Mbpp/56", "prompt"], wrong, by_id.at["Mbpp/56", "plus_test"], "check"
+            ),
+        ],
+        Limits(timeout_s=20),
+        workers=1,
+    )
     assert [o.status for o in outcomes] == ["passed", "failed"]

@@ -25,12 +25,10 @@ def test_fetch_and_generate_tests(tmp_path, default_config):
         "humaneval": {"problems": ["HumanEval/53", "HumanEval/23"], "strong_tests": {"num_inputs": 5}},
         "plus": {"registry": "mbppplus", "source": {"path": str(source)}, "allow_skip": True},
     }
-    targets = ["results/datasets/humaneval/strong_tests.parquet",
-               "results/datasets/plus/problems.parquet"]
+    targets = ["results/datasets/humaneval/strong_tests.parquet", "results/datasets/plus/problems.parquet"]
     result = snakemake(tmp_path, config, "--cores", "2", *targets)
     assert result.returncode == 0, result.stdout + result.stderr
-    skipped = read_table(tmp_path / "results/datasets/plus/skipped_rows.parquet",
-                                SKIPPED_ROWS)
+    skipped = read_table(tmp_path / "results/datasets/plus/skipped_rows.parquet", SKIPPED_ROWS)
     assert skipped[["dataset", "row", "problem_id"]].values.tolist() == [["plus", 4, "Mbpp/9999"]]
     assert "lacks non-empty string field(s)" in skipped["reason"].iat[0]
     assert len(read_table(tmp_path / targets[1], PROBLEMS)) == 3

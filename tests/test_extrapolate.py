@@ -30,8 +30,9 @@ def test_extrapolation_band_contains_point_and_is_deterministic():
 def test_extrapolation_from_truncated_curve_predicts_held_out_point():
     values, ks = _per_problem(1, problems=200, n=400)
     truncated = [k for k in ks if k <= 40]
-    result = extrapolate(values[:, : len(truncated)], truncated, 400, k_min=1, resamples=50,
-                         seed=0, confidence=0.95)
+    result = extrapolate(
+        values[:, : len(truncated)], truncated, 400, k_min=1, resamples=50, seed=0, confidence=0.95
+    )
     actual = values.mean(axis=0)[-1]
     assert abs(result.coverage - actual) < 0.1
 

@@ -29,9 +29,16 @@ from monkeys.hashing import sha256_file
 from monkeys.provenance import read_record, write_record
 
 # Columns that measure time, the only ones allowed to differ between two runs.
-TIMING = {"wall_s", "sample_wall_s", "runtime_s",
-          # calibrated time limits: the reference's measured time, and the limits drawn from it
-          "reference_s", "max_case_s", "time_limit_s", "plus_time_limit_s"}
+TIMING = {
+    "wall_s",
+    "sample_wall_s",
+    "runtime_s",
+    # calibrated time limits: the reference's measured time, and the limits drawn from it
+    "reference_s",
+    "max_case_s",
+    "time_limit_s",
+    "plus_time_limit_s",
+}
 TEMP = re.compile(r"^\..+\.tmp-\d+$")  # what tables, figures and records are written as first
 # Written next to an artifact by its job, after it: its provenance record and (figures) the
 # lineage tree shown in the report.
@@ -53,8 +60,13 @@ def _artifacts(workdir: Path) -> dict[str, Path]:
     found = {}
     for path in (workdir / "results").rglob("*"):
         rel = path.relative_to(workdir)
-        if (not path.is_file() or rel.parts[1] == "benchmarks" or path.name.endswith(SIDECARS)
-                or TEMP.match(path.name) or any(p.endswith(".part") for p in rel.parts)):
+        if (
+            not path.is_file()
+            or rel.parts[1] == "benchmarks"
+            or path.name.endswith(SIDECARS)
+            or TEMP.match(path.name)
+            or any(p.endswith(".part") for p in rel.parts)
+        ):
             continue
         found[str(rel)] = path
     return found
@@ -66,7 +78,8 @@ def assert_nothing_looks_complete_but_is_not(workdir: Path, *, temp_files_allowe
         record = read_record(path)
         assert record is not None, f"{rel} exists without a provenance record: it may be partial"
         assert record["artifact"]["sha256"] == sha256_file(path), (
-            f"{rel} differs from what its job recorded: a partial or stale output")
+            f"{rel} differs from what its job recorded: a partial or stale output"
+        )
         if path.suffix == ".parquet":
             pq.read_table(path)
     for record_file in results.rglob("*.prov.json"):
@@ -89,15 +102,18 @@ def assert_same_results(workdir: Path, reference: Path) -> None:
     ours, theirs = _artifacts(workdir), _artifacts(reference)
     assert sorted(ours) == sorted(theirs)
     for sidecar in SIDECARS:
-        assert ({str(p.relative_to(workdir)) for p in (workdir / "results").rglob(f"*{sidecar}")}
-                == {str(p.relative_to(reference)) for p in (reference / "results").rglob(f"*{sidecar}")})
+        assert {str(p.relative_to(workdir)) for p in (workdir / "results").rglob(f"*{sidecar}")} == {
+            str(p.relative_to(reference)) for p in (reference / "results").rglob(f"*{sidecar}")
+        }
     for rel, path in theirs.items():
         if path.suffix == ".parquet":
             want = pq.read_table(path).to_pandas()
             got = pq.read_table(ours[rel]).to_pandas()
-            pd.testing.assert_frame_equal(got.drop(columns=[c for c in got if c in TIMING]),
-                                          want.drop(columns=[c for c in want if c in TIMING]),
-                                          obj=rel)
+            pd.testing.assert_frame_equal(
+                got.drop(columns=[c for c in got if c in TIMING]),
+                want.drop(columns=[c for c in want if c in TIMING]),
+                obj=rel,
+            )
         else:  # figures and the weights manifest: byte for byte (figures carry fixed metadata)
             assert ours[rel].read_bytes() == path.read_bytes(), rel
     assert not list((workdir / "results").rglob("*.part")), "part folders left after completion"
@@ -114,7 +130,7 @@ def _processes() -> dict[int, tuple[int, int, str, str]]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         cmdline = " ".join(a.decode(errors="replace") for a in argv if a)
         table[int(entry.name)] = (int(fields[1]), int(fields[3]), fields[0], cmdline)
     return table
@@ -132,8 +148,11 @@ def assert_no_strays(run: subprocess.Popen, workdir: Path, timeout: float = 20) 
     """No process of the run's session, nor one running a script of its workdir, is alive."""
     deadline = time.monotonic() + timeout
     while True:
-        strays = [f"{pid} {cmd[:200]}" for pid, (_, session, state, cmd) in _processes().items()
-                  if state != "Z" and (session == run.pid or str(workdir) in cmd)]
+        strays = [
+            f"{pid} {cmd[:200]}"
+            for pid, (_, session, state, cmd) in _processes().items()
+            if state != "Z" and (session == run.pid or str(workdir) in cmd)
+        ]
         if not strays or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -146,11 +165,27 @@ def start(workdir: Path, config: dict, *args: str, log: Path) -> subprocess.Pope
     is ours alone to signal), output to `log`."""
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--configfile", str(config_path), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_path),
+        *args,
+    ]
     with open(log, "w") as out:
-        return subprocess.Popen(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_default_sigint)
+        return subprocess.Popen(
+            command,
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_default_sigint,
+        )
 
 
 def _default_sigint() -> None:
@@ -177,9 +212,11 @@ def wait_for_shard_job(run: subprocess.Popen, workdir: Path, log: Path, timeout:
     while time.monotonic() < deadline and run.poll() is None:
         if any(parts.glob("[0-9]*.parquet")):
             table = _processes()
-            jobs = [pid for pid in _descendants(run.pid, table)
-                    if any(a.endswith(".sample_shard.py") and os.path.isfile(a)
-                           for a in table[pid][3].split())]
+            jobs = [
+                pid
+                for pid in _descendants(run.pid, table)
+                if any(a.endswith(".sample_shard.py") and os.path.isfile(a) for a in table[pid][3].split())
+            ]
             if jobs:
                 assert len(jobs) == 1, jobs
                 return jobs[0]
@@ -308,8 +345,9 @@ def test_interrupt_leaves_no_partial_output_and_the_next_run_finishes(reference,
 def _mount_tmpfs(target: Path, size: int) -> None:
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs (a small disk to fill) needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         reason = f"cannot mount a tmpfs here: {mounted.stderr.strip()}"
         if os.environ.get("CI", "").lower() == "true":
@@ -338,8 +376,11 @@ def _run_out_of_space(workdir: Path, config: dict, log: Path) -> str:
     logs = [p.read_text() for p in (workdir / "logs").rglob("*.log")]
     assert any(os.strerror(errno.ENOSPC) in text for text in logs), out[-3000:]
     assert_nothing_looks_complete_but_is_not(workdir, temp_files_allowed=False)
-    print(f"{log.name}: ENOSPC in rule {failed[0]}:", *[line for text in logs
-          for line in text.splitlines() if os.strerror(errno.ENOSPC) in line], sep="\n  ")
+    print(
+        f"{log.name}: ENOSPC in rule {failed[0]}:",
+        *[line for text in logs for line in text.splitlines() if os.strerror(errno.ENOSPC) in line],
+        sep="\n  ",
+    )
     return failed[0]
 
 
@@ -367,8 +408,7 @@ def test_full_disk_fails_cleanly_and_the_next_run_finishes(reference, tmp_path):
         # Room for every table, not for a figure: when the first plot runs, at most about 10
         # pages of tables and records are still to be written, and the smallest figure is larger.
         assert 12 * PAGE < smallest_figure
-        subprocess.run(["mount", "-o", f"remount,size={tables + 2 * PAGE}", str(results)],
-                       check=True)
+        subprocess.run(["mount", "-o", f"remount,size={tables + 2 * PAGE}", str(results)], check=True)
         second = _run_out_of_space(workdir, config, tmp_path / "second.log")
         assert second.startswith("plot_"), second
 

@@ -96,11 +96,13 @@ def test_issue_example_matches_simulation_and_pooled_does_not():
 
 
 def test_rates_and_bounds_equal_enumeration():
-    problems = [_flags(5, 3, 1), _flags(4, 2, 2), _flags(4, 0, 0), _flags(5, 1, 0),
-                _flags(3, 3, 3)]
-    n, w, t = (np.array(x) for x in zip(*[(len(p), sum(f[0] for f in p),
-                                             sum(f[0] * f[1] for f in p)) for p in problems],
-                                           strict=True))
+    problems = [_flags(5, 3, 1), _flags(4, 2, 2), _flags(4, 0, 0), _flags(5, 1, 0), _flags(3, 3, 3)]
+    n, w, t = (
+        np.array(x)
+        for x in zip(
+            *[(len(p), sum(f[0] for f in p), sum(f[0] * f[1] for f in p)) for p in problems], strict=True
+        )
+    )
     exact = _enumerate(problems)
     passing = [e for e, wi in zip(exact, w, strict=True) if wi > 0]
     fpr = np.mean([e["false_positive"] / (1 - e["none"]) for e in passing])
@@ -136,9 +138,12 @@ def test_line_fit_equals_closed_form():
 
 
 def test_line_fit_needs_three_models_and_spread():
-    for x, y, why in [([0.3], [0.8], "1 model"), ([0.3, 0.5], [0.8, 0.9], "2 model"),
-                      ([0.4, 0.4, 0.4], [0.7, 0.8, 0.9], "same single-sample accuracy"),
-                      ([0.3, np.nan, 0.5], [0.8, 0.9, np.nan], "1 model")]:
+    for x, y, why in [
+        ([0.3], [0.8], "1 model"),
+        ([0.3, 0.5], [0.8, 0.9], "2 model"),
+        ([0.4, 0.4, 0.4], [0.7, 0.8, 0.9], "same single-sample accuracy"),
+        ([0.3, np.nan, 0.5], [0.8, 0.9, np.nan], "1 model"),
+    ]:
         fit = line_fit(x, y)
         assert np.isnan([fit.slope, fit.intercept, fit.r, fit.r2]).all()
         assert why in fit.note
@@ -146,13 +151,24 @@ def test_line_fit_needs_three_models_and_spread():
 
 def _counts(model: str, problems: list[tuple[int, int, int | None, int]]) -> pd.DataFrame:
     """Counts of one model from (n, w, t, flaky) per problem."""
-    return pd.DataFrame({
-        "model": model, "dataset": "d", "problem_id": [f"p{i}" for i in range(len(problems))],
-        "n": [p[0] for p in problems], "num_correct": [p[1] for p in problems],
-        "num_failed": 0, "num_error": 0, "num_timeout": 0, "num_crashed": 0,
-        "num_flaky": [p[3] for p in problems],
-        "num_plus_correct": pd.array([p[2] for p in problems], dtype="Int64"),
-        "prompt_tokens": 0, "completion_tokens": 0, "sample_wall_s": 0.0})
+    return pd.DataFrame(
+        {
+            "model": model,
+            "dataset": "d",
+            "problem_id": [f"p{i}" for i in range(len(problems))],
+            "n": [p[0] for p in problems],
+            "num_correct": [p[1] for p in problems],
+            "num_failed": 0,
+            "num_error": 0,
+            "num_timeout": 0,
+            "num_crashed": 0,
+            "num_flaky": [p[3] for p in problems],
+            "num_plus_correct": pd.array([p[2] for p in problems], dtype="Int64"),
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "sample_wall_s": 0.0,
+        }
+    )
 
 
 MODELS = {
@@ -201,8 +217,9 @@ def test_flaws_table_against_brute_force(tmp_path):
     ys = [brute[m][1] for m in sorted(MODELS)]
     expected = stats.linregress(xs, ys)
     assert (row["slope"], row["intercept"], row["r"]) == pytest.approx(
-        (expected.slope, expected.intercept, expected.rvalue))
-    assert row["r2"] == pytest.approx(expected.rvalue ** 2) and row["num_models"] == 3
+        (expected.slope, expected.intercept, expected.rvalue)
+    )
+    assert row["r2"] == pytest.approx(expected.rvalue**2) and row["num_models"] == 3
     assert (row["x"], row["y"]) == ("single_sample_accuracy", "conditional_accuracy")
     # Negative control: a fit on the pooled rate gives another line.
     pooled = stats.linregress(xs, 1 - table.loc[sorted(MODELS), "false_positive_rate_pooled"])
@@ -215,10 +232,8 @@ def test_flaws_table_against_brute_force(tmp_path):
         paths.append(str(path))
     flaws(paths, tmp_path / "flaws.parquet", tmp_path / "fit.parquet")
     assert list(read_table(tmp_path / "flaws.parquet", FLAWS).columns) == FLAWS.names
-    assert read_table(tmp_path / "fit.parquet", FLAWS_FIT)["slope"].iat[0] == pytest.approx(
-        expected.slope)
-    plot_flaws(tmp_path / "flaws.parquet", tmp_path / "fit.parquet", tmp_path / "f.png",
-               dataset="d", dpi=60)
+    assert read_table(tmp_path / "fit.parquet", FLAWS_FIT)["slope"].iat[0] == pytest.approx(expected.slope)
+    plot_flaws(tmp_path / "flaws.parquet", tmp_path / "fit.parquet", tmp_path / "f.png", dataset="d", dpi=60)
     assert (tmp_path / "f.png").stat().st_size > 5000
 
 
@@ -240,8 +255,7 @@ def test_without_strong_verifier_the_table_keeps_the_flaky_fraction(tmp_path):
     write_table(table, tmp_path / "t.parquet", FLAWS)
     write_table(fit, tmp_path / "f.parquet", FLAWS_FIT)
     with pytest.raises(MonkeysError, match="no model has strong-verifier counts"):
-        plot_flaws(tmp_path / "t.parquet", tmp_path / "f.parquet", tmp_path / "x.png",
-                   dataset="d", dpi=60)
+        plot_flaws(tmp_path / "t.parquet", tmp_path / "f.parquet", tmp_path / "x.png", dataset="d", dpi=60)
 
 
 def test_bad_counts_are_clear_errors():
@@ -260,17 +274,44 @@ def test_rules_make_the_tables_figure_and_records(tmp_path, default_config):
     config["plots"] = {"format": ["png"]}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     for model, problems in MODELS.items():
-        write_table(_counts(model, problems).assign(dataset="humaneval"),
-                    tmp_path / f"results/counts/{model}/humaneval.parquet", COUNTS)
+        write_table(
+            _counts(model, problems).assign(dataset="humaneval"),
+            tmp_path / f"results/counts/{model}/humaneval.parquet",
+            COUNTS,
+        )
     figure = "results/figures/flaws/humaneval.png"
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-         "--directory", str(tmp_path), "--configfile", str(tmp_path / "config.yaml"),
-         "--cores", "1", "--allowed-rules", "flaws", "plot_flaws", "--", figure],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "config.yaml"),
+            "--cores",
+            "1",
+            "--allowed-rules",
+            "flaws",
+            "plot_flaws",
+            "--",
+            figure,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    for path in [figure, f"{figure}.prov.json", f"{figure}.lineage.txt",
-                 "results/flaws/humaneval.parquet", "results/flaws_fit/humaneval.parquet"]:
+    for path in [
+        figure,
+        f"{figure}.prov.json",
+        f"{figure}.lineage.txt",
+        "results/flaws/humaneval.parquet",
+        "results/flaws_fit/humaneval.parquet",
+    ]:
         assert (tmp_path / path).stat().st_size > 0, path
     assert "results/counts/weak/humaneval.parquet" in (tmp_path / f"{figure}.lineage.txt").read_text()
     fit = read_table(tmp_path / "results/flaws_fit/humaneval.parquet", FLAWS_FIT)

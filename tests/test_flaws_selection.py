@@ -59,8 +59,11 @@ def test_false_positive_rate_is_per_problem_and_matches_the_asymptote():
     """Several problems: the per-problem rate averages each problem's rate (enumerated as the
     share of orderings whose first weak pass fails the strong tests), so with every problem
     passing it is 1 - asymptote; the pooled rate weights problems by w and is not."""
-    problems = [SAMPLES, [(1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (0, 0), (0, 0)],
-                [(1, 0), (1, 0), (1, 1), (0, 0), (0, 0), (0, 0), (0, 0)]]
+    problems = [
+        SAMPLES,
+        [(1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (0, 0), (0, 0)],
+        [(1, 0), (1, 0), (1, 1), (0, 0), (0, 0), (0, 0), (0, 0)],
+    ]
     counts = [_counts(p) for p in problems]
     n, w, t = (np.concatenate([c[i] for c in counts]) for i in range(3))
     k = len(SAMPLES)
@@ -88,16 +91,21 @@ def test_first_passing_accuracy_matches_simulation_at_scale():
 
 
 def test_utility_and_optimal_k_match_brute_force():
-    problems = [SAMPLES, [(1, 1), (0, 0), (0, 0), (0, 0), (0, 0), (0, 0), (0, 0)],
-                [(1, 0), (1, 0), (1, 1), (0, 0), (0, 0), (0, 0), (0, 0)]]
+    problems = [
+        SAMPLES,
+        [(1, 1), (0, 0), (0, 0), (0, 0), (0, 0), (0, 0), (0, 0)],
+        [(1, 0), (1, 0), (1, 1), (0, 0), (0, 0), (0, 0), (0, 0)],
+    ]
     counts = [_counts(p) for p in problems]
     n, w, t = (np.concatenate([c[i] for c in counts]) for i in range(3))
     ks = list(range(1, 8))
     for cost in [0.0, 0.5, 1.0, 3.0]:
         brute = [np.mean([_brute_first_passing(p, k, cost) for p in problems]) for k in ks]
         np.testing.assert_allclose(expected_utility(n, w, t, ks, cost), brute, atol=1e-12)
-        best = max([(0.0, 0)] + [(u, k) for k, u in zip(ks, brute, strict=True)],
-                   key=lambda x: (round(x[0], 12), -x[1]))
+        best = max(
+            [(0.0, 0)] + [(u, k) for k, u in zip(ks, brute, strict=True)],
+            key=lambda x: (round(x[0], 12), -x[1]),
+        )
         [(_, k_opt, u_opt)] = optimal_k(n, w, t, ks, [cost])
         assert k_opt == best[1] and u_opt == pytest.approx(best[0], abs=1e-12)
 
@@ -129,8 +137,9 @@ def _brute_majority(answers, correct, k):
         if votes:
             top = max(votes.values())
             leaders = [a for a, v in votes.items() if v == top]
-            total += np.mean([np.mean([correct[i] for i in range(len(answers)) if answers[i] == a])
-                              for a in leaders])
+            total += np.mean(
+                [np.mean([correct[i] for i in range(len(answers)) if answers[i] == a]) for a in leaders]
+            )
         count += 1
     return total / count
 

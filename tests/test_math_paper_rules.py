@@ -40,26 +40,35 @@ def _verdict(completion, reference, style, rule="paper"):
 
 # --- GSM8K ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("completion", "paper", "lenient"), [
-    ("9 * 2 = 18\n#### 18", ("passed", "", "18"), ("passed", "", "18")),
-    # the first #### counts (a model that goes on with a new question)
-    ("#### 18\n\nQuestion: What is 2 + 3?\nAnswer: 5\n#### 5", ("passed", "", "18"),
-     ("failed", "wrong_answer", "5")),
-    ("#### 5\n\nQuestion: Janet has 9 eggs at $2.\nAnswer: 9 * 2 = 18\n#### 18",
-     ("failed", "wrong_answer", "5"), ("passed", "", "18")),
-    # no `#### N`: no answer (lenient falls back to the last number)
-    ("She packs 7 boxes and 42 apples in all, so 18.", ("failed", "no_answer", ""),
-     ("passed", "", "18")),
-    ("9 * 2 = 18\n####18", ("failed", "no_answer", ""), ("passed", "", "18")),
-    ("#### $", ("failed", "no_answer", ""), ("failed", "unparseable", "")),
-    # numbers SymPy finds equal are correct (since the authors' commit a72c9d2); they vote apart
-    ("#### 18.00", ("passed", "", "18.00"), ("passed", "", "18")),
-    ("#### $18.", ("passed", "", "18"), ("passed", "", "18")),
-    ("#### 18 dollars", ("passed", "", "18"), ("passed", "", "18")),
-    ("#### 018", ("failed", "wrong_answer", "018"), ("passed", "", "18")),  # SymPy cannot parse 018
-    ("#### 18.5", ("failed", "wrong_answer", "18.5"), ("failed", "wrong_answer", "37/2")),
-    ("#### -18", ("failed", "wrong_answer", "-18"), ("failed", "wrong_answer", "-18")),
-])
+
+@pytest.mark.parametrize(
+    ("completion", "paper", "lenient"),
+    [
+        ("9 * 2 = 18\n#### 18", ("passed", "", "18"), ("passed", "", "18")),
+        # the first #### counts (a model that goes on with a new question)
+        (
+            "#### 18\n\nQuestion: What is 2 + 3?\nAnswer: 5\n#### 5",
+            ("passed", "", "18"),
+            ("failed", "wrong_answer", "5"),
+        ),
+        (
+            "#### 5\n\nQuestion: Janet has 9 eggs at $2.\nAnswer: 9 * 2 = 18\n#### 18",
+            ("failed", "wrong_answer", "5"),
+            ("passed", "", "18"),
+        ),
+        # no `#### N`: no answer (lenient falls back to the last number)
+        ("She packs 7 boxes and 42 apples in all, so 18.", ("failed", "no_answer", ""), ("passed", "", "18")),
+        ("9 * 2 = 18\n####18", ("failed", "no_answer", ""), ("passed", "", "18")),
+        ("#### $", ("failed", "no_answer", ""), ("failed", "unparseable", "")),
+        # numbers SymPy finds equal are correct (since the authors' commit a72c9d2); they vote apart
+        ("#### 18.00", ("passed", "", "18.00"), ("passed", "", "18")),
+        ("#### $18.", ("passed", "", "18"), ("passed", "", "18")),
+        ("#### 18 dollars", ("passed", "", "18"), ("passed", "", "18")),
+        ("#### 018", ("failed", "wrong_answer", "018"), ("passed", "", "18")),  # SymPy cannot parse 018
+        ("#### 18.5", ("failed", "wrong_answer", "18.5"), ("failed", "wrong_answer", "37/2")),
+        ("#### -18", ("failed", "wrong_answer", "-18"), ("failed", "wrong_answer", "-18")),
+    ],
+)
 def test_gsm8k_rules(completion, paper, lenient):
     assert _verdict(completion, "18", "gsm8k") == paper
     assert _verdict(completion, "18", "gsm8k", "lenient") == lenient
@@ -82,30 +91,51 @@ def test_gsm8k_normalisation_and_references():
 FINAL = "Final Answer: The final answer is {}. I hope it is correct."
 
 
-@pytest.mark.parametrize(("completion", "reference", "paper", "lenient"), [
-    # a \boxed{} alone is not the Minerva format the authors read
-    ("so $\\boxed{\\frac12}$.", "\\frac{1}{2}", ("failed", "no_answer", ""), ("passed", "", "1/2")),
-    (FINAL.format("$\\frac12$"), "\\frac{1}{2}", ("passed", "", "\\frac{1}{2}"),
-     ("passed", "", "1/2")),
-    # 0.5 and \frac12: SymPy-equal under the paper, equal numbers under lenient
-    (FINAL.format("$0.5$"), "\\frac12", ("passed", "", "0.5"), ("passed", "", "1/2")),
-    (FINAL.format("$0.33$"), "\\frac13", ("failed", "wrong_answer", "0.33"),
-     ("failed", "wrong_answer", "33/100")),
-    (FINAL.format("$\\frac{\\sqrt{2}}{2}$"), "\\frac{1}{\\sqrt2}",
-     ("passed", "", "\\frac{\\sqrt{2}}{2}"), ("passed", "", "\\frac{\\sqrt{2}}{2}")),
-    # text answers: compared as normalised strings
-    (FINAL.format("$\\text{Evelyn}$"), "\\text{Evelyn}", ("passed", "", "Evelyn"),
-     ("passed", "", "Evelyn")),
-    (FINAL.format("Evelyn"), "\\text{Evelyn}", ("passed", "", "Evelyn"), ("passed", "", "Evelyn")),
-    (FINAL.format("$\\text{Bob}$"), "\\text{Evelyn}", ("failed", "wrong_answer", "Bob"),
-     ("failed", "wrong_answer", "Bob")),
-    # tuples SymPy cannot parse must match as strings (\left( is not dropped)
-    (FINAL.format("$(3,\\frac{\\pi}{2})$"), "\\left( 3, \\frac{\\pi}{2} \\right)",
-     ("failed", "wrong_answer", "(3,\\frac{\\pi}{2})"),
-     ("passed", "", "(3,\\frac{\\pi}{2})")),
-    (FINAL.format("$x = 9$"), "9", ("passed", "", "9"), ("passed", "", "9")),
-    ("I think it is 9.", "9", ("failed", "no_answer", ""), ("passed", "", "9")),
-])
+@pytest.mark.parametrize(
+    ("completion", "reference", "paper", "lenient"),
+    [
+        # a \boxed{} alone is not the Minerva format the authors read
+        ("so $\\boxed{\\frac12}$.", "\\frac{1}{2}", ("failed", "no_answer", ""), ("passed", "", "1/2")),
+        (FINAL.format("$\\frac12$"), "\\frac{1}{2}", ("passed", "", "\\frac{1}{2}"), ("passed", "", "1/2")),
+        # 0.5 and \frac12: SymPy-equal under the paper, equal numbers under lenient
+        (FINAL.format("$0.5$"), "\\frac12", ("passed", "", "0.5"), ("passed", "", "1/2")),
+        (
+            FINAL.format("$0.33$"),
+            "\\frac13",
+            ("failed", "wrong_answer", "0.33"),
+            ("failed", "wrong_answer", "33/100"),
+        ),
+        (
+            FINAL.format("$\\frac{\\sqrt{2}}{2}$"),
+            "\\frac{1}{\\sqrt2}",
+            ("passed", "", "\\frac{\\sqrt{2}}{2}"),
+            ("passed", "", "\\frac{\\sqrt{2}}{2}"),
+        ),
+        # text answers: compared as normalised strings
+        (
+            FINAL.format("$\\text{Evelyn}$"),
+            "\\text{Evelyn}",
+            ("passed", "", "Evelyn"),
+            ("passed", "", "Evelyn"),
+        ),
+        (FINAL.format("Evelyn"), "\\text{Evelyn}", ("passed", "", "Evelyn"), ("passed", "", "Evelyn")),
+        (
+            FINAL.format("$\\text{Bob}$"),
+            "\\text{Evelyn}",
+            ("failed", "wrong_answer", "Bob"),
+            ("failed", "wrong_answer", "Bob"),
+        ),
+        # tuples SymPy cannot parse must match as strings (\left( is not dropped)
+        (
+            FINAL.format("$(3,\\frac{\\pi}{2})$"),
+            "\\left( 3, \\frac{\\pi}{2} \\right)",
+            ("failed", "wrong_answer", "(3,\\frac{\\pi}{2})"),
+            ("passed", "", "(3,\\frac{\\pi}{2})"),
+        ),
+        (FINAL.format("$x = 9$"), "9", ("passed", "", "9"), ("passed", "", "9")),
+        ("I think it is 9.", "9", ("failed", "no_answer", ""), ("passed", "", "9")),
+    ],
+)
 def test_math_rules(completion, reference, paper, lenient):
     assert _verdict(completion, reference, "math") == paper
     assert _verdict(completion, reference, "math", "lenient") == lenient
@@ -186,31 +216,39 @@ def test_release_is_corrects_reproduced(name, style, samples):
     assert sum(len(r["samples"]) for r in records) == samples
     paper, lenient = set(), set()
     for p, record in enumerate(records):
-        for s, (completion, label) in enumerate(zip(record["samples"], record["is_corrects"],
-                                                    strict=True)):
+        for s, (completion, label) in enumerate(zip(record["samples"], record["is_corrects"], strict=True)):
             if (grade_answer(completion, record["gt_answer"], style).status == "passed") != label:
                 paper.add((p, s))
-            if (grade_answer(completion, record["gt_answer"], style, "lenient").status
-                    == "passed") != label:
+            if (grade_answer(completion, record["gt_answer"], style, "lenient").status == "passed") != label:
                 lenient.add((p, s))
     assert paper == set()
     assert lenient == LENIENT_DISAGREES[name]
 
 
 def test_grade_math_frame_paper_uses_the_solution():
-    problems = pd.DataFrame({
-        "problem_id": ["GSM8K/0", "test/algebra/1.json"],
-        "answer": ["18", "\\frac{14}{3}"],
-        "canonical_solution": ["9 * 2 = 18\n#### 18", "so $\\boxed{\\dfrac{14}{3}}$"],
-        "metadata": [json.dumps({"style": "gsm8k"}), json.dumps({"style": "math"})],
-    })
-    samples = pd.DataFrame({
-        "model": "m", "dataset": "d",
-        "problem_id": ["GSM8K/0"] * 3 + ["test/algebra/1.json"] * 2,
-        "sample_index": [0, 1, 2, 0, 1],
-        "completion": ["#### 18", "#### 18.00", "so 18", FINAL.format("$\\frac{14}{3}$"),
-                       "so $\\boxed{\\frac{14}{3}}$"],
-    })
+    problems = pd.DataFrame(
+        {
+            "problem_id": ["GSM8K/0", "test/algebra/1.json"],
+            "answer": ["18", "\\frac{14}{3}"],
+            "canonical_solution": ["9 * 2 = 18\n#### 18", "so $\\boxed{\\dfrac{14}{3}}$"],
+            "metadata": [json.dumps({"style": "gsm8k"}), json.dumps({"style": "math"})],
+        }
+    )
+    samples = pd.DataFrame(
+        {
+            "model": "m",
+            "dataset": "d",
+            "problem_id": ["GSM8K/0"] * 3 + ["test/algebra/1.json"] * 2,
+            "sample_index": [0, 1, 2, 0, 1],
+            "completion": [
+                "#### 18",
+                "#### 18.00",
+                "so 18",
+                FINAL.format("$\\frac{14}{3}$"),
+                "so $\\boxed{\\frac{14}{3}}$",
+            ],
+        }
+    )
     verdicts = grade_math(problems, samples)  # paper is the default
     assert list(verdicts["passed"]) == [True, True, False, True, False]
     assert list(verdicts["error_type"]) == ["", "", "no_answer", "", "no_answer"]
@@ -229,6 +267,7 @@ def test_grade_math_frame_paper_uses_the_solution():
 
 # --- configuration and workflow -----------------------------------------------------------------
 
+
 def test_config_grading_key(default_config):
     config = copy.deepcopy(default_config)
     config["datasets"]["gsm8k"] = {"grading": "lenient"}
@@ -243,22 +282,25 @@ def test_config_grading_key(default_config):
 @pytest.mark.e2e
 def test_grading_change_reruns_only_math_execution(tmp_path, default_config):
     """Samples of a math and a code dataset; a new `grading` re-grades only the math ones."""
-    rows = [{"problem_id": pid, "completion": text}
-            for pid in ("HumanEval/53", "GSM8K/0")
-            for text in (["    return x + y\n", "    return x - y\n"] if pid.startswith("Human")
-                         else ["She makes 18 dollars.", "#### 18"])]
+    rows = [
+        {"problem_id": pid, "completion": text}
+        for pid in ("HumanEval/53", "GSM8K/0")
+        for text in (
+            ["    return x + y\n", "    return x - y\n"]
+            if pid.startswith("Human")
+            else ["She makes 18 dollars.", "#### 18"]
+        )
+    ]
     samples = tmp_path / "samples.jsonl"
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
     config = copy.deepcopy(default_config)
     config["models"] = {"mixed": {"backend": "import", "import": {"path": str(samples)}}}
     config["datasets"] = {
         "humaneval": {"problems": ["HumanEval/53"]},
-        "gsm8k": {"source": {"path": str(FIXTURES / "datasets" / "gsm8k.jsonl")},
-                  "problems": ["GSM8K/0"]},
+        "gsm8k": {"source": {"path": str(FIXTURES / "datasets" / "gsm8k.jsonl")}, "problems": ["GSM8K/0"]},
     }
     config["sampling"].update(num_samples=2, samples_per_shard=2)
-    targets = ["results/verdicts/mixed/humaneval/0-2.parquet",
-               "results/verdicts/mixed/gsm8k/0-2.parquet"]
+    targets = ["results/verdicts/mixed/humaneval/0-2.parquet", "results/verdicts/mixed/gsm8k/0-2.parquet"]
     result = snakemake(tmp_path, config, "--cores", "1", *targets)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     paper = pd.read_parquet(tmp_path / targets[1])

@@ -38,8 +38,10 @@ HELD_OUT_FACTOR = 1.5  # predicted / reported APPS pass@1000 within this factor 
 def _table(name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(ks, {model: coverage as a fraction}) of one fixture table."""
     entry = NUMBERS[name]
-    return (np.asarray(entry["ks"], dtype=float),
-            {m: np.asarray(v, dtype=float) / 100.0 for m, v in entry["pass_at_k"].items()})
+    return (
+        np.asarray(entry["ks"], dtype=float),
+        {m: np.asarray(v, dtype=float) / 100.0 for m, v in entry["pass_at_k"].items()},
+    )
 
 
 def _max_log_residual(fit: PowerLawFit, ks: np.ndarray, coverage: np.ndarray) -> float:
@@ -65,8 +67,10 @@ def test_power_law_fits_reported_humaneval_curves(name: str) -> None:
     for model, cov in curves.items():
         fit = fit_exponentiated_power_law(ks, cov)
         residual = _max_log_residual(fit, ks, cov)
-        print(f"{model}: a={fit.a:.4f} b={fit.b:.4f} rmse={fit.rmse:.4f} max|dlog|={residual:.4f} "
-              f"fitted={np.round(100 * predict_coverage(fit, ks), 2)} reported={100 * cov}")
+        print(
+            f"{model}: a={fit.a:.4f} b={fit.b:.4f} rmse={fit.rmse:.4f} max|dlog|={residual:.4f} "
+            f"fitted={np.round(100 * predict_coverage(fit, ks), 2)} reported={100 * cov}"
+        )
         assert _in_regime(fit), (model, fit)
         assert residual <= MAX_LOG_RESIDUAL, (model, residual)
         assert fit.rmse <= MAX_RMSE, (model, fit.rmse)
@@ -88,8 +92,10 @@ def test_fit_on_small_k_predicts_held_out_apps_pass_at_1000(difficulty: str) -> 
     fit = fit_exponentiated_power_law(ks[:3], cov[:3])
     predicted = float(predict_coverage(fit, [ks[3]])[0])
     ratio = predicted / cov[3]
-    print(f"APPS {difficulty}: a={fit.a:.4f} b={fit.b:.4f} predicted pass@1000={100 * predicted:.2f}% "
-          f"reported={100 * cov[3]:.2f}% ratio={ratio:.3f}")
+    print(
+        f"APPS {difficulty}: a={fit.a:.4f} b={fit.b:.4f} predicted pass@1000={100 * predicted:.2f}% "
+        f"reported={100 * cov[3]:.2f}% ratio={ratio:.3f}"
+    )
     assert _in_regime(fit), fit
     assert 1 / HELD_OUT_FACTOR < ratio < HELD_OUT_FACTOR
     # Negative control: a straight line in k through the same points misses by far more.
@@ -104,8 +110,11 @@ def test_power_law_extrapolates_apps_better_than_baselines() -> None:
     for cov in curves.values():
         fit = fit_exponentiated_power_law(ks[:3], cov[:3])
         log_linear = np.polyval(np.polyfit(np.log(ks[:3]), cov[:3], 1), np.log(ks[3]))
-        for key, value in (("power law", predict_coverage(fit, [ks[3]])[0]),
-                           ("flat after k=100", cov[2]), ("line in log k", log_linear)):
+        for key, value in (
+            ("power law", predict_coverage(fit, [ks[3]])[0]),
+            ("flat after k=100", cov[2]),
+            ("line in log k", log_linear),
+        ):
             errors[key].append(abs(math.log(value / cov[3])))
     mean = {key: float(np.mean(v)) for key, v in errors.items()}
     print("APPS pass@1000 mean |log error|:", {k: round(v, 3) for k, v in mean.items()})
@@ -124,8 +133,9 @@ def _family_coverage(name: str, fitted: bool) -> tuple[pd.DataFrame, dict[str, f
             k, c = grid, predict_coverage(fit_exponentiated_power_law(ks, cov), grid)
         else:
             k, c = ks, cov
-        frames.append(pd.DataFrame({"model": model, "dataset": "humaneval", "k": k.astype(int),
-                                    "coverage": c}))
+        frames.append(
+            pd.DataFrame({"model": model, "dataset": "humaneval", "k": k.astype(int), "coverage": c})
+        )
     return pd.concat(frames, ignore_index=True), dict(NUMBERS[name]["params_billions"])
 
 

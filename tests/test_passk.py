@@ -84,9 +84,7 @@ def test_matrix_matches_scalar() -> None:
     ks = [1, 2, 3, 5, 10, 15, 20]
     mat = pass_at_k_matrix(n, c, ks)
     assert mat.shape == (200, len(ks))
-    expected = np.array(
-        [[pass_at_k(int(ni), int(ci), k) for k in ks] for ni, ci in zip(n, c, strict=True)]
-    )
+    expected = np.array([[pass_at_k(int(ni), int(ci), k) for k in ks] for ni, ci in zip(n, c, strict=True)])
     np.testing.assert_allclose(mat, expected, rtol=1e-12, atol=0)
 
 
@@ -95,9 +93,7 @@ def test_matrix_large_n_matches_scalar() -> None:
     c = np.array([0, 1, 10, 1000, 50_000, 100_000])
     ks = [1, 10, 100, 1000, 10_000, 100_000]
     mat = pass_at_k_matrix(n, c, ks)
-    expected = np.array(
-        [[pass_at_k(int(ni), int(ci), k) for k in ks] for ni, ci in zip(n, c, strict=True)]
-    )
+    expected = np.array([[pass_at_k(int(ni), int(ci), k) for k in ks] for ni, ci in zip(n, c, strict=True)])
     np.testing.assert_allclose(mat, expected, rtol=1e-11, atol=0)
 
 

@@ -11,10 +11,16 @@ from conftest import REPO, job_counts, snakemake, tiny_config
 
 pytestmark = pytest.mark.e2e
 
-PLOTS = {"plot_coverage": 1, "plot_cost": 1, "plot_selection": 1, "plot_verification_gap": 1,
-         "all": 1}
-DOWNSTREAM = {"aggregate": 1, "coverage": 1, "fit": 1, "selection": 1, "cost": 1,
-              "verification_gap": 1, **PLOTS}
+PLOTS = {"plot_coverage": 1, "plot_cost": 1, "plot_selection": 1, "plot_verification_gap": 1, "all": 1}
+DOWNSTREAM = {
+    "aggregate": 1,
+    "coverage": 1,
+    "fit": 1,
+    "selection": 1,
+    "cost": 1,
+    "verification_gap": 1,
+    **PLOTS,
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,37 +58,56 @@ def test_execution_setting_reruns_execution_not_sampling(done):
     assert plan(workdir, config) == {"execute_shard": 2, **DOWNSTREAM}
 
 
-@pytest.mark.parametrize(("key", "value", "calibrates"), [
-    ("factor", 6.0, False),  # applied by execute_shard: the cached reference timings stay
-    ("floor_s", 0.5, False),
-    ("repeats", 2, True),  # how the reference is timed: calibration reruns
-])
-def test_time_limit_setting_reruns_calibration_only_when_it_measures(done, key, value,
-                                                                      calibrates):
+@pytest.mark.parametrize(
+    ("key", "value", "calibrates"),
+    [
+        ("factor", 6.0, False),  # applied by execute_shard: the cached reference timings stay
+        ("floor_s", 0.5, False),
+        ("repeats", 2, True),  # how the reference is timed: calibration reruns
+    ],
+)
+def test_time_limit_setting_reruns_calibration_only_when_it_measures(done, key, value, calibrates):
     workdir, config = done
     assert (workdir / "results/datasets/humaneval/time_limits.parquet").exists()
     config = copy.deepcopy(config)
     config["execution"].setdefault("time_limit", {})[key] = value
     expected = {"execute_shard": 2, **DOWNSTREAM}
-    assert plan(workdir, config) == ({"calibrate_limits": 1, **expected} if calibrates
-                                     else expected)
+    assert plan(workdir, config) == ({"calibrate_limits": 1, **expected} if calibrates else expected)
 
 
 def test_analysis_setting_reruns_analysis_only(done):
     workdir, config = done
     config = copy.deepcopy(config)
     config["analysis"]["bootstrap_resamples"] = 60  # selection does not read it
-    assert plan(workdir, config) == {"coverage": 1, "fit": 1, "cost": 1, "plot_coverage": 1,
-                                     "plot_cost": 1, "all": 1}
+    assert plan(workdir, config) == {
+        "coverage": 1,
+        "fit": 1,
+        "cost": 1,
+        "plot_coverage": 1,
+        "plot_cost": 1,
+        "all": 1,
+    }
 
 
-@pytest.mark.parametrize(("key", "value", "expected"), [
-    # only the fit reads extrapolate_to: not coverage, selection or cost
-    ("extrapolate_to", 5000, {"fit": 1, "plot_coverage": 1, "all": 1}),
-    # only selection reads vote_draws
-    ("vote_draws", 50, {"selection": 1, "plot_selection": 1, "verification_gap": 1,
-                        "plot_verification_gap": 1, "all": 1}),  # the gap reads selection
-])
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        # only the fit reads extrapolate_to: not coverage, selection or cost
+        ("extrapolate_to", 5000, {"fit": 1, "plot_coverage": 1, "all": 1}),
+        # only selection reads vote_draws
+        (
+            "vote_draws",
+            50,
+            {
+                "selection": 1,
+                "plot_selection": 1,
+                "verification_gap": 1,
+                "plot_verification_gap": 1,
+                "all": 1,
+            },
+        ),  # the gap reads selection
+    ],
+)
 def test_analysis_key_reruns_only_its_readers(done, key, value, expected):
     workdir, config = done
     config = copy.deepcopy(config)
@@ -111,8 +136,10 @@ def test_more_samples_add_shards_only(done):
     [
         ("plots.py", PLOTS),
         ("scaling/powerlaw.py", {"fit": 1, **PLOTS}),
-        ("metrics/bootstrap.py", {"coverage": 1, "fit": 1, "cost": 1, "plot_coverage": 1,
-                                  "plot_cost": 1, "all": 1}),
+        (
+            "metrics/bootstrap.py",
+            {"coverage": 1, "fit": 1, "cost": 1, "plot_coverage": 1, "plot_cost": 1, "all": 1},
+        ),
         # the reference timings (calibrate_limits) run programs too
         ("execution/programs.py", {"calibrate_limits": 1, "execute_shard": 2, **DOWNSTREAM}),
         ("tables/verdicts.py", {"execute_shard": 2, **DOWNSTREAM}),

@@ -31,8 +31,9 @@ def brute_force(cost: ModelCost, prompt: int, completions: list[int]) -> float:
 
 def test_closed_forms_match_the_papers_sums():
     for cost in (LLAMA_8B, ModelCost(params=1e9)):
-        assert math.isclose(problem_flops(100, [20, 35, 1], cost), brute_force(cost, 100, [20, 35, 1]),
-                            rel_tol=1e-12)
+        assert math.isclose(
+            problem_flops(100, [20, 35, 1], cost), brute_force(cost, 100, [20, 35, 1]), rel_tol=1e-12
+        )
         assert math.isclose(float(prompt_flops(7, cost)), brute_force(cost, 7, []), rel_tol=1e-12)
     assert float(flops_per_token(0, LLAMA_8B)) == 16e9
     assert float(decode_flops(10, 0, LLAMA_8B)) == 0
@@ -46,8 +47,11 @@ def test_without_layers_it_is_two_n_per_token():
 
 def test_from_totals():
     # Equal lengths: exact.
-    assert math.isclose(problem_flops_from_totals(3, 300, 60, LLAMA_8B),
-                        problem_flops(100, [20, 20, 20], LLAMA_8B), rel_tol=1e-12)
+    assert math.isclose(
+        problem_flops_from_totals(3, 300, 60, LLAMA_8B),
+        problem_flops(100, [20, 20, 20], LLAMA_8B),
+        rel_tol=1e-12,
+    )
     # Unequal lengths: the attention term is undercounted by 2 L d n Var(D).
     exact = problem_flops(100, [10, 30], LLAMA_8B)
     approx = problem_flops_from_totals(2, 200, 40, LLAMA_8B)
@@ -56,8 +60,15 @@ def test_from_totals():
 
 
 def test_config_and_dollars():
-    cost = ModelCost.from_config({"params_billions": 0.27, "layers": 18, "hidden_size": 640,
-                                  "price_per_mtok": 0.1, "price_per_mtok_completion": 0.4})
+    cost = ModelCost.from_config(
+        {
+            "params_billions": 0.27,
+            "layers": 18,
+            "hidden_size": 640,
+            "price_per_mtok": 0.1,
+            "price_per_mtok_completion": 0.4,
+        }
+    )
     assert cost.params == 0.27e9 and cost.attention == 2 * 18 * 640
     assert math.isclose(float(dollars(1e6, 2e6, cost)), 0.1 + 0.8)
     assert np.isnan(dollars(1, 1, ModelCost(params=1)))

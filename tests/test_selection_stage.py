@@ -18,8 +18,15 @@ def _frames(scores: bool, plus: bool):
     rows = []
     for pid, values in answers.items():
         for i, answer in enumerate(values):
-            rows.append({**KEY, "problem_id": pid, "sample_index": i, "answer": answer,
-                         "passed": answer == right[pid]})
+            rows.append(
+                {
+                    **KEY,
+                    "problem_id": pid,
+                    "sample_index": i,
+                    "answer": answer,
+                    "passed": answer == right[pid],
+                }
+            )
     verdicts = pd.DataFrame(rows)
     if plus:
         verdicts["plus_passed"] = verdicts["passed"] & (verdicts["sample_index"] != 0)
@@ -60,11 +67,12 @@ def test_code_answers_group_programs_by_their_outputs():
     one whose behaviour is unknown is an answer of its own; a timeout abstains (None)."""
     from monkeys.stages.execute import answers
 
-    verdicts = pd.DataFrame({
-        "status": ["passed", "failed", "failed", "failed", "error", "timeout"],
-        "error_type": ["", "AssertionError", "AssertionError", "AssertionError", "NameError", ""],
-        "failed_tests": [[], [0, 2], [0, 2], [1], None, None],
-        "behaviour": [None, "aa" * 8, "bb" * 8, None, None, None],
-    })
-    assert list(answers(verdicts)) == ["pass", "out:" + "aa" * 8, "out:" + "bb" * 8, "fail:1",
-                                       "ran:4", None]
+    verdicts = pd.DataFrame(
+        {
+            "status": ["passed", "failed", "failed", "failed", "error", "timeout"],
+            "error_type": ["", "AssertionError", "AssertionError", "AssertionError", "NameError", ""],
+            "failed_tests": [[], [0, 2], [0, 2], [1], None, None],
+            "behaviour": [None, "aa" * 8, "bb" * 8, None, None, None],
+        }
+    )
+    assert list(answers(verdicts)) == ["pass", "out:" + "aa" * 8, "out:" + "bb" * 8, "fail:1", "ran:4", None]

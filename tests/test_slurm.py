@@ -35,15 +35,18 @@ from conftest import REPO, job_counts
 from slurm_cluster import ACCOUNT, GPU_TYPE, PARTITION, SlurmCluster, missing_requirements
 
 MODEL, DATASET = "gemma3-270m", "humaneval"
-SAMPLING_RESOURCES = {"gpu": 1, "gpu_model": GPU_TYPE, "cpus_per_gpu": 1, "mem_mb": 2000,
-                      "runtime": 15}
+SAMPLING_RESOURCES = {"gpu": 1, "gpu_model": GPU_TYPE, "cpus_per_gpu": 1, "mem_mb": 2000, "runtime": 15}
 # Test overrides on top of the profile: this cluster's account and partition (the
 # profile has placeholders), and the first status check after 1 s instead of 40 s,
 # then after 2 s (the plugin adds 10 s per check that finds no job finished).
 SLURM_OVERRIDES = (
-    "--default-resources", f"slurm_account={ACCOUNT}", f"slurm_partition={PARTITION}",
-    "--slurm-init-seconds-before-status-checks", "1",
-    "--seconds-between-status-checks", "2",
+    "--default-resources",
+    f"slurm_account={ACCOUNT}",
+    f"slurm_partition={PARTITION}",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--seconds-between-status-checks",
+    "2",
 )
 # Columns that measure time, so differ between any two runs.
 TIMING_COLUMNS = re.compile(r"(^|_)(wall_s|runtime_s)$")
@@ -60,14 +63,31 @@ def tiny_config() -> dict:
     return config
 
 
-def run_snakemake(workdir: Path, config: dict, *args: str, env: dict | None = None,
-                  cwd: Path | None = None, timeout: int = 1500) -> subprocess.CompletedProcess:
+def run_snakemake(
+    workdir: Path,
+    config: dict,
+    *args: str,
+    env: dict | None = None,
+    cwd: Path | None = None,
+    timeout: int = 1500,
+) -> subprocess.CompletedProcess:
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--configfile", str(config_path), *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          cwd=cwd or workdir, env=env)
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_path),
+        *args,
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, cwd=cwd or workdir, env=env
+    )
 
 
 def fail_or_skip(reason: str):
@@ -88,14 +108,20 @@ def test_profile_found_from_repo_root_and_maps_model_resources(tmp_path):
     jobs = job_counts(result.stdout)
     # The rules whose jobs go to SLURM (the others are localrules).
     assert {r: jobs[r] for r in ("fetch_model", "sample_shard", "execute_shard")} == {
-        "fetch_model": 2, "sample_shard": 4, "execute_shard": 4}
+        "fetch_model": 2,
+        "sample_shard": 4,
+        "execute_shard": 4,
+    }
     blocks = result.stdout.split("\nrule ")
     gpu = [b for b in blocks if b.startswith("sample_shard:") and f"model={MODEL}," in b]
     cpu = [b for b in blocks if b.startswith("sample_shard:") and "model=cpu-model," in b]
     assert len(gpu) == 2 and len(cpu) == 2
     for block in gpu:
-        assert (f"gpu=1, gpu_model={GPU_TYPE}, cpus_per_gpu=1" in block
-                and "mem_mb=2000" in block and "runtime=15" in block), block
+        assert (
+            f"gpu=1, gpu_model={GPU_TYPE}, cpus_per_gpu=1" in block
+            and "mem_mb=2000" in block
+            and "runtime=15" in block
+        ), block
     for block in cpu:
         assert "gpu=0" in block and "gpu_model" not in block and "mem_mb=4096" in block, block
     assert "slurm_account=your_account" in result.stdout  # the profile's placeholder
@@ -176,8 +202,9 @@ class Watcher(threading.Thread):
                     if jobid:
                         self.metadata_ids.add(str(jobid))
                 if self.cancelled is None:
-                    running = self.cluster.run("squeue", "-h", "-t", "RUNNING", "-o", "%i|%k",
-                                               check=False, timeout=20)
+                    running = self.cluster.run(
+                        "squeue", "-h", "-t", "RUNNING", "-o", "%i|%k", check=False, timeout=20
+                    )
                     for line in running.split():
                         jobid, _, comment = line.partition("|")
                         if comment.startswith("rule_sample_shard"):
@@ -193,8 +220,7 @@ class Watcher(threading.Thread):
 
 def sbatch_recorder(directory: Path) -> tuple[Path, Path]:
     """An `sbatch` that logs its arguments (one call per line, \\x1f-separated) and runs the real one."""
-    real = subprocess.run(["bash", "-c", "command -v sbatch"], capture_output=True,
-                          text=True).stdout.strip()
+    real = subprocess.run(["bash", "-c", "command -v sbatch"], capture_output=True, text=True).stdout.strip()
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "sbatch-calls.log"
     wrapper = directory / "sbatch"
@@ -226,26 +252,38 @@ def runs(cluster, tmp_path_factory):
     watcher.start()
     t0 = time.monotonic()
     try:
-        slurm = run_snakemake(remote, config, "--profile", str(REPO / "slurm"), *SLURM_OVERRIDES,
-                              env=env, timeout=900)
+        slurm = run_snakemake(
+            remote, config, "--profile", str(REPO / "slurm"), *SLURM_OVERRIDES, env=env, timeout=900
+        )
     finally:
         timings["slurm_s"] = round(time.monotonic() - t0, 1)
         watcher.done.set()
         watcher.join(timeout=30)
-    calls = [line.rstrip("\x1f").split("\x1f")
-             for line in sbatch_log.read_text().splitlines()] if sbatch_log.exists() else []
+    calls = (
+        [line.rstrip("\x1f").split("\x1f") for line in sbatch_log.read_text().splitlines()]
+        if sbatch_log.exists()
+        else []
+    )
     timings["sbatch_calls"] = len(calls)
     print(f"\nSLURM test timings: {json.dumps(timings)}")
     (tmp_path_factory.getbasetemp() / "slurm-timings.json").write_text(json.dumps(timings))
-    return {"local": local, "remote": remote, "result": slurm, "watcher": watcher,
-            "calls": calls, "timings": timings, "config": config}
+    return {
+        "local": local,
+        "remote": remote,
+        "result": slurm,
+        "watcher": watcher,
+        "calls": calls,
+        "timings": timings,
+        "config": config,
+    }
 
 
 def planned_jobs(output: str) -> tuple[Counter, set[str], set[str]]:
     """Jobs per rule from a run's "Job stats", and which rules ran as SLURM jobs / locally."""
     table = output.split("Job stats:", 1)[1].split("\n\n", 1)[0]
-    stats = Counter({m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-                     if m[1] != "total"})
+    stats = Counter(
+        {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
+    )
     remote = set(re.findall(r"^rule (\w+):$", output, re.M))
     local = set(re.findall(r"^localrule (\w+):$", output, re.M))
     return stats, remote, local
@@ -258,10 +296,19 @@ def submitted_jobs(output: str) -> dict[str, str]:
 
 
 def sacct(cluster: SlurmCluster, jobids) -> dict[str, dict[str, str]]:
-    fields = ["JobIDRaw", "JobName", "State", "ExitCode", "Comment", "ReqTRES", "AllocTRES",
-              "NodeList"]
-    out = cluster.run("sacct", "-X", "-n", "-P", "--starttime", "2000-01-01",
-                      "-j", ",".join(sorted(jobids)), "--format", ",".join(fields))
+    fields = ["JobIDRaw", "JobName", "State", "ExitCode", "Comment", "ReqTRES", "AllocTRES", "NodeList"]
+    out = cluster.run(
+        "sacct",
+        "-X",
+        "-n",
+        "-P",
+        "--starttime",
+        "2000-01-01",
+        "-j",
+        ",".join(sorted(jobids)),
+        "--format",
+        ",".join(fields),
+    )
     rows = [dict(zip(fields, line.split("|"), strict=True)) for line in out.splitlines() if line]
     return {row["JobIDRaw"]: row for row in rows}
 
@@ -341,8 +388,7 @@ def test_cancelled_job_was_retried(runs, cluster):
     submitted = submitted_jobs(runs["result"].stderr + runs["result"].stdout)
     accounted = sacct(cluster, submitted)
     assert accounted[jobid]["State"].startswith("CANCELLED"), accounted[jobid]
-    retries = [row for row in accounted.values()
-               if row["Comment"] == comment and row["JobIDRaw"] != jobid]
+    retries = [row for row in accounted.values() if row["Comment"] == comment and row["JobIDRaw"] != jobid]
     assert [int(row["JobIDRaw"]) > int(jobid) for row in retries] == [True], accounted
     assert retries[0]["State"] == "COMPLETED", retries
 
@@ -353,7 +399,8 @@ def _tables(workdir: Path) -> dict[str, pd.DataFrame]:
         for path in sorted((workdir / "results" / kind).rglob("*.parquet")):
             frame = pd.read_parquet(path)
             tables[str(path.relative_to(workdir))] = frame.drop(
-                columns=[c for c in frame.columns if TIMING_COLUMNS.search(c)])
+                columns=[c for c in frame.columns if TIMING_COLUMNS.search(c)]
+            )
     return tables
 
 
@@ -374,7 +421,14 @@ def test_rerun_on_the_cluster_does_nothing(runs, cluster):
     bigger = copy.deepcopy(config)
     bigger["models"][MODEL]["resources"].update(gpu=2, mem_mb=8000, runtime=60)
     for cfg in (config, bigger):
-        result = run_snakemake(runs["remote"], cfg, "--profile", str(REPO / "slurm"),
-                               *SLURM_OVERRIDES, "--dry-run", env=cluster.env())
+        result = run_snakemake(
+            runs["remote"],
+            cfg,
+            "--profile",
+            str(REPO / "slurm"),
+            *SLURM_OVERRIDES,
+            "--dry-run",
+            env=cluster.env(),
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]

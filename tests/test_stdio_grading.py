@@ -17,24 +17,27 @@ from monkeys.grading.stdio import extract_code, grade_stdio, outputs_match, prob
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 
 
-@pytest.mark.parametrize(("got", "expected", "same"), [
-    ("3\n", "3", True),  # trailing newline missing in the expected output
-    ("3", "3\n", True),  # ... or in the program's output
-    ("3\n\n\n", "3\n", True),  # extra blank lines at the end
-    ("1 2 3 \n", "1 2 3\n", True),  # trailing space (common in CodeContests outputs)
-    ("1  2\t3\r\n", "1 2 3\n", True),  # runs of spaces, tabs, CRLF
-    ("1\n2\n3\n", "1 2 3\n", True),  # token-wise: line structure is not compared
-    ("  \n3\n", "3", True),  # leading whitespace
-    ("", "", True),
-    ("", "\n", True),
-    ("12\n", "1 2\n", False),  # tokens joined
-    ("1 2\n", "12\n", False),
-    ("3\n", "", False),
-    ("", "0\n", False),
-    ("YES\n", "yes\n", False),  # case matters
-    ("3.0\n", "3\n", False),  # no numeric leniency by default
-    ("1 2 3 4\n", "1 2 3\n", False),
-])
+@pytest.mark.parametrize(
+    ("got", "expected", "same"),
+    [
+        ("3\n", "3", True),  # trailing newline missing in the expected output
+        ("3", "3\n", True),  # ... or in the program's output
+        ("3\n\n\n", "3\n", True),  # extra blank lines at the end
+        ("1 2 3 \n", "1 2 3\n", True),  # trailing space (common in CodeContests outputs)
+        ("1  2\t3\r\n", "1 2 3\n", True),  # runs of spaces, tabs, CRLF
+        ("1\n2\n3\n", "1 2 3\n", True),  # token-wise: line structure is not compared
+        ("  \n3\n", "3", True),  # leading whitespace
+        ("", "", True),
+        ("", "\n", True),
+        ("12\n", "1 2\n", False),  # tokens joined
+        ("1 2\n", "12\n", False),
+        ("3\n", "", False),
+        ("", "0\n", False),
+        ("YES\n", "yes\n", False),  # case matters
+        ("3.0\n", "3\n", False),  # no numeric leniency by default
+        ("1 2 3 4\n", "1 2 3\n", False),
+    ],
+)
 def test_outputs_match(got, expected, same):
     assert outputs_match(got, expected) is same
 
@@ -47,12 +50,15 @@ def test_float_tolerance_is_opt_in():
     assert outputs_match("nan\n", "nan\n", float_tolerance=1e-6)  # equal tokens are equal
 
 
-@pytest.mark.parametrize(("completion", "code"), [
-    ("print(1)\n", "print(1)\n"),
-    ("print(1)\n```\nThis prints one.", "print(1)\n"),  # continues an opened ```python block
-    ("```python\nprint(1)\n```\ntext", "print(1)\n"),
-    ("Here it is:\n```python\nprint(2)\n```", "Here it is:\n"),  # text first: up to the fence
-])
+@pytest.mark.parametrize(
+    ("completion", "code"),
+    [
+        ("print(1)\n", "print(1)\n"),
+        ("print(1)\n```\nThis prints one.", "print(1)\n"),  # continues an opened ```python block
+        ("```python\nprint(1)\n```\ntext", "print(1)\n"),
+        ("Here it is:\n```python\nprint(2)\n```", "Here it is:\n"),  # text first: up to the fence
+    ],
+)
 def test_extract_code(completion, code):
     assert extract_code(completion) == code
 
@@ -70,13 +76,22 @@ def problems() -> pd.DataFrame:
 
 def _samples(problems: pd.DataFrame, completions: dict[str, list[str]]) -> pd.DataFrame:
     rows = [(pid, i, c) for pid, cs in completions.items() for i, c in enumerate(cs)]
-    return pd.DataFrame({"model": "m", "dataset": "codecontests", "problem_id": [r[0] for r in rows],
-                         "sample_index": [r[1] for r in rows], "completion": [r[2] for r in rows]})
+    return pd.DataFrame(
+        {
+            "model": "m",
+            "dataset": "codecontests",
+            "problem_id": [r[0] for r in rows],
+            "sample_index": [r[1] for r in rows],
+            "completion": [r[2] for r in rows],
+        }
+    )
 
 
 def test_reference_solutions_pass_all_test_groups(problems):
-    samples = _samples(problems, {pid: [sol] for pid, sol in
-                                  zip(problems["problem_id"], problems["canonical_solution"], strict=True)})
+    samples = _samples(
+        problems,
+        {pid: [sol] for pid, sol in zip(problems["problem_id"], problems["canonical_solution"], strict=True)},
+    )
     verdicts = grade_stdio(problems, samples, Limits(), workers=2)
     assert verdicts["passed"].all(), verdicts[["problem_id", "status", "detail"]].to_string()
     assert list(verdicts["tests_run"]) == [5, 4, 2]
@@ -85,19 +100,29 @@ def test_reference_solutions_pass_all_test_groups(problems):
 
 def test_candidates_in_the_sandbox(problems):
     sum_id = "1A. Sum of Two"
-    completions = {sum_id: [
-        "a, b = map(int, input().split())\nprint(a + b)\n```\nexplanation",  # fenced continuation
-        "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nsys.stdout.write(str(a + b))",
-        "import os\na, b = map(int, input().split())\nos.write(1, b'%d\\n\\n' % (a + b))",
-        "a, b = map(int, input().split())\nprint(a + b)\nexit()",
-        "a, b = map(int, input().split())\nprint(abs(a) + abs(b))",  # right on public tests only
-        "a, b = map(int, input().split())\nprint(a + b)\nimport sys\nsys.exit(3)",
-        "while True:\n    pass",
-        "print(int(input()) + 1)",  # ValueError on '1 2'
-    ]}
+    completions = {
+        sum_id: [
+            "a, b = map(int, input().split())\nprint(a + b)\n```\nexplanation",  # fenced continuation
+            "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nsys.stdout.write(str(a + b))",
+            "import os\na, b = map(int, input().split())\nos.write(1, b'%d\\n\\n' % (a + b))",
+            "a, b = map(int, input().split())\nprint(a + b)\nexit()",
+            "a, b = map(int, input().split())\nprint(abs(a) + abs(b))",  # right on public tests only
+            "a, b = map(int, input().split())\nprint(a + b)\nimport sys\nsys.exit(3)",
+            "while True:\n    pass",
+            "print(int(input()) + 1)",  # ValueError on '1 2'
+        ]
+    }
     verdicts = grade_stdio(problems, _samples(problems, completions), Limits(), workers=2)
-    assert list(verdicts["status"]) == ["passed", "passed", "passed", "passed", "failed", "error",
-                                        "timeout", "error"]
+    assert list(verdicts["status"]) == [
+        "passed",
+        "passed",
+        "passed",
+        "passed",
+        "failed",
+        "error",
+        "timeout",
+        "error",
+    ]
     wrong = verdicts.iloc[4]
     assert wrong["detail"].startswith("private test 0:") and "wrong answer" in wrong["detail"]
     assert wrong["tests_run"] == 2  # stopped at the first failing test
@@ -112,8 +137,7 @@ def test_groups_and_time_limits(problems):
     # the problem's limit is 1.5 s: sleeping 1 s passes, and fails when the limit is halved
     ok = grade_stdio(problems, samples.head(1), Limits(), workers=1, groups=("public",))
     assert ok["status"].tolist() == ["passed"] and ok["tests_total"].tolist() == [1]
-    halved = grade_stdio(problems, samples.head(1), Limits(), workers=1, groups=("public",),
-                         time_factor=0.5)
+    halved = grade_stdio(problems, samples.head(1), Limits(), workers=1, groups=("public",), time_factor=0.5)
     assert halved["status"].tolist() == ["timeout"]
     # reading only the first line: passes nothing (reads n), so it fails on the public test
     weak = grade_stdio(problems, samples.tail(1), Limits(), workers=1, groups=("public",))
@@ -125,7 +149,9 @@ def test_tests_kept_apart(problems):
     groups = json.loads(by_id.at["1A. Sum of Two", "test"])
     assert {g: len(t) for g, t in groups.items()} == {"public": 1, "private": 2, "generated": 2}
     assert [g for g, _, _ in problem_tests(by_id.at["1A. Sum of Two", "test"], ("generated",))] == [
-        "generated", "generated"]
+        "generated",
+        "generated",
+    ]
     with pytest.raises(ValueError, match="unknown test group"):
         problem_tests(by_id.at["1A. Sum of Two", "test"], ("hidden",))
     samples = _samples(problems, {"3C. Reverse Lines": ["print(1)"]})

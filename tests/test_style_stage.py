@@ -20,9 +20,9 @@ from monkeys.tables.style import STYLE, STYLE_RULES
 
 # Line 1 (`import os`, unused: F401) is the prompt's and must not count.
 PROMPT = "import os\n\n\ndef f(x):\n"
-UNUSED = "    y = 1\n    return x\n"                                      # F841, 2 lines
-CLEAN = "    return x\n\n"                                                # 1 non-blank line
-BARE = "    try:\n        return x\n    except:\n        return 0\n"      # E722, 4 lines
+UNUSED = "    y = 1\n    return x\n"  # F841, 2 lines
+CLEAN = "    return x\n\n"  # 1 non-blank line
+BARE = "    try:\n        return x\n    except:\n        return 0\n"  # E722, 4 lines
 SELECT = ["E", "W", "F", "B"]
 
 
@@ -30,27 +30,37 @@ def _tables(rows: list[tuple[str, bool, bool | None]]):
     """Problems, samples and verdicts of one problem from (completion, passed, plus_passed)."""
     key = {"model": "m", "dataset": "d", "problem_id": "p"}
     problems = pd.DataFrame([{"problem_id": "p", "prompt": PROMPT, "grader": "unit_tests"}])
-    samples = pd.DataFrame([{**key, "sample_index": i, "completion": c}
-                            for i, (c, _, _) in enumerate(rows)])
-    verdicts = pd.DataFrame([{**key, "sample_index": i, "passed": w, "plus_passed": s}
-                             for i, (_, w, s) in enumerate(rows)])
+    samples = pd.DataFrame([{**key, "sample_index": i, "completion": c} for i, (c, _, _) in enumerate(rows)])
+    verdicts = pd.DataFrame(
+        [{**key, "sample_index": i, "passed": w, "plus_passed": s} for i, (_, w, s) in enumerate(rows)]
+    )
     return problems, samples, verdicts
 
 
 def _style(rows, select=SELECT):
     per_sample = sample_findings(*_tables(rows), select)
-    return style_tables(per_sample, model="m", dataset="d", select=select, linter="ruff x",
-                        resamples=50, seed=0, confidence=0.9)
+    return style_tables(
+        per_sample,
+        model="m",
+        dataset="d",
+        select=select,
+        linter="ruff x",
+        resamples=50,
+        seed=0,
+        confidence=0.9,
+    )
 
 
 def test_counts_and_per_line_normalisation(tmp_path):
-    summary, rules = _style([
-        (UNUSED, True, True),     # true positive, 1 finding on 2 lines
-        (CLEAN, True, True),      # true positive, clean
-        (BARE, True, False),      # false positive, 1 finding on 4 lines
-        (BARE, True, False),      # the same program again (linted once, counted twice)
-        (BARE, False, False),     # fails the weak tests: not analysed
-    ])
+    summary, rules = _style(
+        [
+            (UNUSED, True, True),  # true positive, 1 finding on 2 lines
+            (CLEAN, True, True),  # true positive, clean
+            (BARE, True, False),  # false positive, 1 finding on 4 lines
+            (BARE, True, False),  # the same program again (linted once, counted twice)
+            (BARE, False, False),  # fails the weak tests: not analysed
+        ]
+    )
     tp, fp = (summary.set_index("group").loc[g] for g in ("true_positive", "false_positive"))
     assert (tp["samples"], tp["lines"], tp["findings"]) == (2, 3, 1)
     assert tp["findings_per_line"] == pytest.approx(1 / 3)
@@ -60,7 +70,9 @@ def test_counts_and_per_line_normalisation(tmp_path):
     assert fp["lower"] <= fp["mean_findings_per_line"] <= fp["upper"]
     assert 0 <= tp["p_value"] <= 1 and tp["p_value"] == fp["p_value"]
     assert rules[["group", "rule", "findings", "samples"]].values.tolist() == [
-        ["true_positive", "F841", 1, 1], ["false_positive", "E722", 2, 2]]
+        ["true_positive", "F841", 1, 1],
+        ["false_positive", "E722", 2, 2],
+    ]
     assert rules["findings_per_line"].tolist() == pytest.approx([1 / 3, 0.25])
     assert "F401" not in set(rules["rule"])  # on the prompt's line
     write_table(summary, tmp_path / "s.parquet", STYLE)
@@ -87,9 +99,12 @@ def test_no_false_positives_and_no_findings(tmp_path):
 
 
 def test_default_selection_is_accepted_by_ruff():
-    config = validate_config({"models": {"m": {"backend": "embedded",
-                                               "weights": {"path": "x.gguf", "sha256": "0" * 64}}},
-                              "datasets": {"humaneval": {}}})
+    config = validate_config(
+        {
+            "models": {"m": {"backend": "embedded", "weights": {"path": "x.gguf", "sha256": "0" * 64}}},
+            "datasets": {"humaneval": {}},
+        }
+    )
     select = config["analysis"]["lint_select"]
     summary, rules = _style([(BARE, True, True)], select=select)
     assert "E722" in set(rules["rule"])

@@ -19,11 +19,36 @@ from monkeys.testgen.literals import LiteralError, literal_inputs, to_source
 from monkeys.testgen.mutate import Domain, learn_domains, mutate_value, restricts_sign
 
 
-@pytest.mark.parametrize("value", [
-    None, True, 0, -7, 10**5000, -(10**5000), 1.5, -0.0, float("inf"), float("-inf"), 1e-300,
-    complex(1, -2), "", "a'b\"c\n", b"\x00x", [], [1, [2, (3,)]], (), (1,), {"a": [1, 2], 3: None},
-    set(), {3, 1, 2}, frozenset({"x"}), {(1, 2): frozenset()},
-], ids=lambda value: type(value).__name__)
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        0,
+        -7,
+        10**5000,
+        -(10**5000),
+        1.5,
+        -0.0,
+        float("inf"),
+        float("-inf"),
+        1e-300,
+        complex(1, -2),
+        "",
+        "a'b\"c\n",
+        b"\x00x",
+        [],
+        [1, [2, (3,)]],
+        (),
+        (1,),
+        {"a": [1, 2], 3: None},
+        set(),
+        {3, 1, 2},
+        frozenset({"x"}),
+        {(1, 2): frozenset()},
+    ],
+    ids=lambda value: type(value).__name__,
+)
 def test_literals_round_trip(value):
     source = to_source(value)
     (args,) = literal_inputs(f"f({source})", {"f"})
@@ -55,8 +80,9 @@ def test_literal_inputs_from_tests():
 
 def test_seed_inputs_use_doctests_and_base_input():
     prompt = 'def f(x):\n    """\n    >>> f(3)\n    9\n    >>> round(f(1.5), 2)\n    2.25\n    """\n'
-    seeds = seed_inputs("def check(candidate):\n    assert candidate(2) == 4\n", "f",
-                        {"base_input": [[2], [7]]}, prompt)
+    seeds = seed_inputs(
+        "def check(candidate):\n    assert candidate(2) == 4\n", "f", {"base_input": [[2], [7]]}, prompt
+    )
     assert seeds == [(2,), (3,), (1.5,), (7,)]
 
 
@@ -87,8 +113,9 @@ def test_mutants_are_seeded_and_distinct():
 
 
 def _run(prompt: str, completion: str, test: str, entry: str, timeout_s: float = 10.0):
-    return run_programs([humaneval_program(prompt, completion, test, entry)],
-                        Limits(timeout_s=timeout_s), workers=1)[0]
+    return run_programs(
+        [humaneval_program(prompt, completion, test, entry)], Limits(timeout_s=timeout_s), workers=1
+    )[0]
 
 
 def test_harness_compares_like_evalplus():
@@ -117,10 +144,12 @@ def humaneval() -> pd.DataFrame:
 KNOWN_WRONG = {
     "HumanEval/23": (  # strlen: counts letters only
         "    length = 0\n    for c in string:\n        if c.isalpha():\n            length += 1\n"
-        "    return length\n"),
+        "    return length\n"
+    ),
     "HumanEval/35": (  # max_element: drops the first element
         "    l.remove(l[0])\n    r = l.pop(0)\n    if len(l) > 0:\n        return max(l)\n"
-        "    else:\n        print(l)\n    return r\n"),
+        "    else:\n        print(l)\n    return r\n"
+    ),
     "HumanEval/53": "    assert x >= 0 and y >= 0\n    return x + y\n",  # add: rejects negatives
 }
 
@@ -145,23 +174,33 @@ def test_generated_tests_catch_wrong_solutions_the_base_tests_pass(humaneval):
 
 
 def test_problems_without_seeds_or_references():
-    problems = pd.DataFrame({
-        "problem_id": ["a", "b"], "prompt": ["def f(x):\n", "def g(x):\n"],
-        "entry_point": ["f", "g"], "canonical_solution": ["    return x\n", ""],
-        "test": ["def check(candidate):\n    assert candidate(random()) is not None\n",
-                 "def check(candidate):\n    assert candidate(1) == 1\n"],
-    })
+    problems = pd.DataFrame(
+        {
+            "problem_id": ["a", "b"],
+            "prompt": ["def f(x):\n", "def g(x):\n"],
+            "entry_point": ["f", "g"],
+            "canonical_solution": ["    return x\n", ""],
+            "test": [
+                "def check(candidate):\n    assert candidate(random()) is not None\n",
+                "def check(candidate):\n    assert candidate(1) == 1\n",
+            ],
+        }
+    )
     tests = generate_strong_tests(problems, seed=0)
     assert list(tests["plus_test"]) == ["", ""] and list(tests["num_inputs"]) == [0, 0]
 
 
 def test_references_that_reject_inputs_shrink_the_test():
-    problems = pd.DataFrame({
-        "problem_id": ["p"], "prompt": ["def f(n):\n"], "entry_point": ["f"],
-        "canonical_solution": ["    if n > 12:\n        raise ValueError(n)\n    return n * 2\n"],
-        "test": ["def check(candidate):\n    assert candidate(3) == 6\n    assert candidate(10) == 20\n"],
-        "metadata": ["{}"],
-    })
+    problems = pd.DataFrame(
+        {
+            "problem_id": ["p"],
+            "prompt": ["def f(n):\n"],
+            "entry_point": ["f"],
+            "canonical_solution": ["    if n > 12:\n        raise ValueError(n)\n    return n * 2\n"],
+            "test": ["def check(candidate):\n    assert candidate(3) == 6\n    assert candidate(10) == 20\n"],
+            "metadata": ["{}"],
+        }
+    )
     tests = generate_strong_tests(problems, seed=3, settings=TestgenSettings(num_inputs=20))
     row = tests.iloc[0]
     assert row["num_discarded"] > 0 and row["num_seed_inputs"] == 2
@@ -189,37 +228,45 @@ def test_signature_inputs_seed_problems_without_literal_inputs():
 
     source = "from typing import List\n\ndef f(xs: List[int], s: str, t: float) -> int:\n    pass\n"
     inputs = signature_inputs(source, "f")
-    assert inputs and all(isinstance(a, list) and isinstance(b, str) and isinstance(c, float)
-                          for a, b, c in inputs)
+    assert inputs and all(
+        isinstance(a, list) and isinstance(b, str) and isinstance(c, float) for a, b, c in inputs
+    )
     assert signature_inputs("def f(x):\n    pass\n", "f") == []  # unannotated: nothing
-    problems = pd.DataFrame({  # its test calls it on computed strings only
-        "problem_id": ["p"], "prompt": ["def rev(s: str) -> str:\n"], "entry_point": ["rev"],
-        "canonical_solution": ["    return s[::-1]\n"],
-        "test": ["def check(candidate):\n    assert candidate(candidate('ab' * 2)) == 'abab'\n"],
-    })
+    problems = pd.DataFrame(
+        {  # its test calls it on computed strings only
+            "problem_id": ["p"],
+            "prompt": ["def rev(s: str) -> str:\n"],
+            "entry_point": ["rev"],
+            "canonical_solution": ["    return s[::-1]\n"],
+            "test": ["def check(candidate):\n    assert candidate(candidate('ab' * 2)) == 'abab'\n"],
+        }
+    )
     tests = generate_strong_tests(problems, seed=0, settings=TestgenSettings(num_inputs=10))
     assert tests["num_seed_inputs"].iat[0] > 0 and tests["num_generated"].iat[0] > 0
-    good = _run("def rev(s: str) -> str:\n", "    return ''.join(reversed(s))\n",
-                tests["plus_test"].iat[0], "rev")
-    bad = _run("def rev(s: str) -> str:\n", "    return s[::-1].strip()\n",
-               tests["plus_test"].iat[0], "rev")
+    good = _run(
+        "def rev(s: str) -> str:\n", "    return ''.join(reversed(s))\n", tests["plus_test"].iat[0], "rev"
+    )
+    bad = _run("def rev(s: str) -> str:\n", "    return s[::-1].strip()\n", tests["plus_test"].iat[0], "rev")
     assert good.status == "passed" and bad.status == "failed"
 
 
 def test_contracts_go_in_the_function_body():
     from monkeys.testgen.generate import with_contract
 
-    mbpp = with_contract('"""doc"""\n', "\ndef f(a):\n  return a\n",
-                         "\n  assert a > 0 # $_CONTRACT_$\n", "f")
+    mbpp = with_contract('"""doc"""\n', "\ndef f(a):\n  return a\n", "\n  assert a > 0 # $_CONTRACT_$\n", "f")
     assert mbpp == '"""doc"""\n\ndef f(a):\n  assert a > 0 # $_CONTRACT_$\n  return a\n'
     humaneval = with_contract('def f(a):\n    """d"""\n', "    return a\n", "\n    assert a > 0\n", "f")
     assert humaneval == 'def f(a):\n    """d"""\n    assert a > 0\n    return a\n'
-    problems = pd.DataFrame({  # the contract keeps out-of-domain mutants (negatives) away
-        "problem_id": ["q"], "prompt": ['"""Square of a positive number."""\n'], "entry_point": ["sq"],
-        "canonical_solution": ["\ndef sq(n):\n  return n * n\n"],
-        "test": ["def check(candidate):\n    assert sq(3) == 9\n    assert sq(-2) == 4\n"],
-        "metadata": ['{"contract": "\\n  assert n > 0 # $_CONTRACT_$\\n"}'],
-    })
+    problems = pd.DataFrame(
+        {  # the contract keeps out-of-domain mutants (negatives) away
+            "problem_id": ["q"],
+            "prompt": ['"""Square of a positive number."""\n'],
+            "entry_point": ["sq"],
+            "canonical_solution": ["\ndef sq(n):\n  return n * n\n"],
+            "test": ["def check(candidate):\n    assert sq(3) == 9\n    assert sq(-2) == 4\n"],
+            "metadata": ['{"contract": "\\n  assert n > 0 # $_CONTRACT_$\\n"}'],
+        }
+    )
     tests = generate_strong_tests(problems, seed=0, settings=TestgenSettings(num_inputs=10))
     assert tests["num_seed_inputs"].iat[0] == 1  # sq(-2) breaks the contract
     only_positive = "\ndef sq(n):\n  assert n > 0\n  return n * n\n"
@@ -230,8 +277,16 @@ def test_verifiers_drop_problems_without_a_strong_test(caplog):
     from monkeys.errors import MonkeysError
     from monkeys.stages.verifiers import with_strong_verifier
 
-    counts = pd.DataFrame({"model": "m", "dataset": "d", "problem_id": ["a", "b", "c"],
-                           "n": 4, "num_correct": [2, 3, 1], "num_plus_correct": [1.0, None, 1.0]})
+    counts = pd.DataFrame(
+        {
+            "model": "m",
+            "dataset": "d",
+            "problem_id": ["a", "b", "c"],
+            "n": 4,
+            "num_correct": [2, 3, 1],
+            "num_plus_correct": [1.0, None, 1.0],
+        }
+    )
     kept = with_strong_verifier(counts)
     assert list(kept["problem_id"]) == ["a", "c"] and "1 of 3 problems" in caplog.text
     with pytest.raises(MonkeysError, match="no strong verifier"):

@@ -34,13 +34,17 @@ def _check(problems: pd.DataFrame, settings: TestgenSettings = SETTINGS) -> pd.D
     canonical solution passes its generated one."""
     tests = generate_strong_tests(problems, seed=1234, settings=settings, workers=2)
     own = problems.set_index("problem_id")["plus_test"]
-    missing = [pid for pid, body in zip(tests["problem_id"], tests["plus_test"], strict=True)
-               if not body and not own.get(pid)]
+    missing = [
+        pid
+        for pid, body in zip(tests["problem_id"], tests["plus_test"], strict=True)
+        if not body and not own.get(pid)
+    ]
     assert not missing, f"no strong test for {missing}"
     verdicts = canonical_verdicts(problems, tests, LIMITS, workers=2)
     rejected = verdicts[~verdicts["status"].isin(["passed", "none"])]
     assert rejected.empty, rejected.assign(
-        detail=rejected["detail"].str.strip().str.split("\n").str[-1]).to_string()
+        detail=rejected["detail"].str.strip().str.split("\n").str[-1]
+    ).to_string()
     return tests
 
 
@@ -64,8 +68,10 @@ ORIGINAL_WRONG = ["HumanEval/111", "HumanEval/124", "HumanEval/140"]
 
 def _statuses(problems: pd.DataFrame, tests: pd.DataFrame, solutions: dict[str, tuple[str, str]]):
     plus = tests.set_index("problem_id")["plus_test"]
-    programs = [humaneval_program(*solutions[r.problem_id], plus[r.problem_id], r.entry_point)
-                for r in problems.itertuples()]
+    programs = [
+        humaneval_program(*solutions[r.problem_id], plus[r.problem_id], r.entry_point)
+        for r in problems.itertuples()
+    ]
     return [outcome.status for outcome in run_programs(programs, LIMITS, workers=2)]
 
 
@@ -100,13 +106,17 @@ def test_mbpp_fixture_rows():
         _check(problems)
 
 
-@pytest.mark.parametrize("name,file", [("humanevalplus", "humanevalplus-v0.1.10.jsonl.gz"),
-                                       ("mbppplus", "mbppplus-767efcc.jsonl.gz")])
+@pytest.mark.parametrize(
+    "name,file",
+    [("humanevalplus", "humanevalplus-v0.1.10.jsonl.gz"), ("mbppplus", "mbppplus-767efcc.jsonl.gz")],
+)
 def test_whole_plus_datasets(name, file):
     path = SHARED / file
     if not path.exists():
-        pytest.skip(f"{path} is not here (only development checkouts have ../shared/data); "
-                    "the fixture rows are checked by test_humanevalplus_fixture_and_mbppplus_fixture_rows")
+        pytest.skip(
+            f"{path} is not here (only development checkouts have ../shared/data); "
+            "the fixture rows are checked by test_humanevalplus_fixture_and_mbppplus_fixture_rows"
+        )
     problems = normalise(name, read_source({"path": str(path)}))
     problems = problems[problems["grader"] == "unit_tests"].reset_index(drop=True)
     _check(problems, TestgenSettings(num_inputs=20))

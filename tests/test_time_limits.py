@@ -32,13 +32,20 @@ CEILING = 20.0
 # still passes. The work is counted in loop turns, not wall time, because a calibrated limit
 # is enforced on the candidate's CPU time (a loaded machine must not time out an honest
 # program), so a sleeping "slow" program would never be timed out at all.
-SLOW = pd.DataFrame([{
-    "dataset": "toy", "problem_id": "toy/slow", "prompt": "def inc(x):\n",
-    "entry_point": "inc", "canonical_solution": "    for _ in range(5_000_000):\n        pass\n"
-                                                "    return x + 1\n",
-    "test": "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 3\n",
-    "plus_test": "", "grader": "unit_tests",
-}])
+SLOW = pd.DataFrame(
+    [
+        {
+            "dataset": "toy",
+            "problem_id": "toy/slow",
+            "prompt": "def inc(x):\n",
+            "entry_point": "inc",
+            "canonical_solution": "    for _ in range(5_000_000):\n        pass\n    return x + 1\n",
+            "test": "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 3\n",
+            "plus_test": "",
+            "grader": "unit_tests",
+        }
+    ]
+)
 COMPLETIONS = {
     "reference": "    for _ in range(5_000_000):\n        pass\n    return x + 1\n",
     "slow_but_correct": "    for _ in range(15_000_000):\n        pass\n    return x + 1\n",  # 3x < factor
@@ -50,9 +57,15 @@ SLEEPER = "    import time\n    time.sleep(60)\n    return x + 1\n"
 
 
 def _samples(problem_id: str, completions: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({"model": "m", "dataset": "toy", "problem_id": problem_id,
-                         "sample_index": range(len(completions)),
-                         "completion": list(completions.values())})
+    return pd.DataFrame(
+        {
+            "model": "m",
+            "dataset": "toy",
+            "problem_id": problem_id,
+            "sample_index": range(len(completions)),
+            "completion": list(completions.values()),
+        }
+    )
 
 
 def test_limit_formula_by_enumeration():
@@ -60,8 +73,7 @@ def test_limit_formula_by_enumeration():
         for passes in (1, 2):
             expected = min(CEILING, max(0.2, math.ceil(4.0 * passes * ref * 100) / 100))
             assert program_limit(ref, passes, SETTINGS, CEILING) == pytest.approx(expected)
-            assert tl.case_limit(ref, SETTINGS) <= max(
-                program_limit(ref, passes, SETTINGS, math.inf), 0.2)
+            assert tl.case_limit(ref, SETTINGS) <= max(program_limit(ref, passes, SETTINGS, math.inf), 0.2)
     # no reference, or flat mode: the ceiling
     assert program_limit(float("nan"), 1, SETTINGS, CEILING) == CEILING
     flat = TimeLimitSettings(mode="flat")
@@ -89,8 +101,14 @@ def test_calibration_times_the_reference_and_its_cases(slow_table):
 
 
 def _grade(table: pd.DataFrame, settings: TimeLimitSettings = SETTINGS) -> pd.DataFrame:
-    return grade_unit_tests(SLOW, _samples("toy/slow", COMPLETIONS), Limits(timeout_s=CEILING),
-                            workers=2, time_limits=table, time_limit=settings)
+    return grade_unit_tests(
+        SLOW,
+        _samples("toy/slow", COMPLETIONS),
+        Limits(timeout_s=CEILING),
+        workers=2,
+        time_limits=table,
+        time_limit=settings,
+    )
 
 
 def test_slow_but_correct_passes_and_infinite_loop_stops_at_the_calibrated_limit(slow_table):
@@ -108,8 +126,9 @@ def test_slow_but_correct_passes_and_infinite_loop_stops_at_the_calibrated_limit
 def test_planted_bug_limit_ignores_the_reference(slow_table, monkeypatch):
     """Negative control: a limit that ignores the reference (the floor for every problem)
     times the slow-but-correct control out, which the test above would catch."""
-    monkeypatch.setattr(tl, "program_limit",
-                        lambda ref, passes, settings, ceiling: min(ceiling, settings.floor_s))
+    monkeypatch.setattr(
+        tl, "program_limit", lambda ref, passes, settings, ceiling: min(ceiling, settings.floor_s)
+    )
     verdicts = _grade(slow_table).set_index(pd.Index(list(COMPLETIONS)))
     assert verdicts.loc["slow_but_correct", "status"] == "timeout"
     assert set(verdicts["time_limit_s"]) == {SETTINGS.floor_s}
@@ -119,8 +138,9 @@ def test_sleeping_candidate_stops_at_the_wall_ceiling_not_the_cpu_limit(slow_tab
     """A calibrated limit counts CPU seconds; the wall clock is bounded by the ceiling."""
     ceiling = 2.0
     samples = _samples("toy/slow", {"sleeper": SLEEPER, "loop": COMPLETIONS["infinite_loop"]})
-    verdicts = grade_unit_tests(SLOW, samples, Limits(timeout_s=ceiling), workers=2,
-                                time_limits=slow_table, time_limit=SETTINGS)
+    verdicts = grade_unit_tests(
+        SLOW, samples, Limits(timeout_s=ceiling), workers=2, time_limits=slow_table, time_limit=SETTINGS
+    )
     assert list(verdicts["status"]) == ["timeout", "timeout"]
     sleeper, loop = verdicts["runtime_s"]
     assert sleeper >= ceiling  # waited for the ceiling: it used no CPU
@@ -133,15 +153,20 @@ def test_no_reference_or_flat_mode_keeps_the_flat_limit(slow_table):
     assert set(_grade(slow_table.iloc[:0])["time_limit_s"]) == {CEILING}
     flat = TimeLimitSettings(mode="flat", near_limit=0.0)
     samples = _samples("toy/slow", {"wrong": COMPLETIONS["wrong"]})
-    verdicts = grade_unit_tests(SLOW, samples, Limits(timeout_s=CEILING), workers=1,
-                                time_limits=slow_table, time_limit=flat)
+    verdicts = grade_unit_tests(
+        SLOW, samples, Limits(timeout_s=CEILING), workers=1, time_limits=slow_table, time_limit=flat
+    )
     assert list(verdicts["time_limit_s"]) == [CEILING]
 
 
 def test_near_limit_selection():
     limits = [Limits(timeout_s=1.0)] * 4
-    outcomes = [Outcome("passed", "", "", 0.85), Outcome("passed", "", "", 0.5),
-                Outcome("timeout", "", "", 1.0), Outcome("failed", "", "", 0.95)]
+    outcomes = [
+        Outcome("passed", "", "", 0.85),
+        Outcome("passed", "", "", 0.5),
+        Outcome("timeout", "", "", 1.0),
+        Outcome("failed", "", "", 0.95),
+    ]
     assert near_limit(outcomes, limits, SETTINGS) == [0, 3]
     with_timeouts = TimeLimitSettings(rerun_timeouts=True)
     assert near_limit(outcomes, limits, with_timeouts) == [0, 2, 3]
@@ -151,10 +176,10 @@ def test_near_limit_selection():
 def test_near_limit_samples_are_rerun_once(slow_table):
     """With limit = 1.5 x the reference's time, the reference lands within 50% of it: rerun."""
     tight = TimeLimitSettings(floor_s=0.01, factor=0.75, near_limit=0.5, repeats=1)
-    samples = _samples("toy/slow", {"reference": COMPLETIONS["reference"],
-                                    "wrong": COMPLETIONS["wrong"]})
-    verdicts = grade_unit_tests(SLOW, samples, Limits(timeout_s=CEILING), workers=1,
-                                time_limits=slow_table, time_limit=tight)
+    samples = _samples("toy/slow", {"reference": COMPLETIONS["reference"], "wrong": COMPLETIONS["wrong"]})
+    verdicts = grade_unit_tests(
+        SLOW, samples, Limits(timeout_s=CEILING), workers=1, time_limits=slow_table, time_limit=tight
+    )
     ref = slow_table["reference_s"].iat[0]
     assert verdicts["time_limit_s"].iat[0] == pytest.approx(program_limit(ref, 2, tight, CEILING))
     assert list(verdicts["status"]) == ["passed", "failed"]
@@ -169,13 +194,19 @@ def humaneval() -> pd.DataFrame:
 def test_all_humaneval_canonical_solutions_pass_under_calibrated_limits(humaneval):
     table = calibrate(humaneval, Limits(), workers=2, repeats=2)
     assert (table["status"] == "passed").all()
-    samples = pd.DataFrame({"model": "canonical", "dataset": "humaneval",
-                            "problem_id": humaneval["problem_id"],
-                            "sample_index": range(len(humaneval)),
-                            "completion": list(humaneval["canonical_solution"])})
+    samples = pd.DataFrame(
+        {
+            "model": "canonical",
+            "dataset": "humaneval",
+            "problem_id": humaneval["problem_id"],
+            "sample_index": range(len(humaneval)),
+            "completion": list(humaneval["canonical_solution"]),
+        }
+    )
     settings = TimeLimitSettings()  # the defaults
-    verdicts = grade_unit_tests(humaneval, samples, Limits(timeout_s=10), workers=2,
-                                time_limits=table, time_limit=settings)
+    verdicts = grade_unit_tests(
+        humaneval, samples, Limits(timeout_s=10), workers=2, time_limits=table, time_limit=settings
+    )
     assert verdicts["passed"].all(), verdicts.loc[~verdicts["passed"], ["problem_id", "status"]]
     assert (verdicts["time_limit_s"] < 10).all()  # every problem got a calibrated limit
 
@@ -189,13 +220,15 @@ def test_cpu_limit_does_not_time_out_an_honest_program_on_a_loaded_machine():
 
     from monkeys.execution.sandbox import run_programs
 
-    honest = ("def work():\n    for _ in range(20_000_000):\n        pass\n    return 1\n"
-              "assert work() == 1\n")
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
-            for _ in range(3 * (os.cpu_count() or 1))]
+    honest = "def work():\n    for _ in range(20_000_000):\n        pass\n    return 1\nassert work() == 1\n"
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+        for _ in range(3 * (os.cpu_count() or 1))
+    ]
     try:
-        honest_out, loop_out = run_programs([honest, "while True:\n    pass\n"],
-                                            Limits(timeout_s=30, cpu_s=0.6), workers=2)
+        honest_out, loop_out = run_programs(
+            [honest, "while True:\n    pass\n"], Limits(timeout_s=30, cpu_s=0.6), workers=2
+        )
     finally:
         for hog in hogs:
             hog.kill()

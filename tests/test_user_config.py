@@ -37,9 +37,12 @@ from monkeys.tables.io import read_table
 
 DEFAULT_MODEL = "gemma3-270m"
 USER_CONFIG = {
-    "models": {"hosted": {"backend": "openai",
-                          "openai": {"model": "gpt-4o-mini",
-                                     "base_url": "http://localhost:8000/v1"}}},
+    "models": {
+        "hosted": {
+            "backend": "openai",
+            "openai": {"model": "gpt-4o-mini", "base_url": "http://localhost:8000/v1"},
+        }
+    },
     "datasets": {"humaneval": {"limit": 3}},
     "sampling": {"num_samples": 8, "samples_per_shard": 4},
 }
@@ -58,10 +61,19 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
-def run_snakemake(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile",
-                  cwd: Path = REPO) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),
-               "--directory", str(workdir), *args]
+def run_snakemake(
+    workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile", cwd: Path = REPO
+) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(snakefile),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
@@ -87,8 +99,9 @@ def test_user_config_plans_only_its_model_and_dataset(tmp_path, profile):
     workdir = workdir_like_checkout(tmp_path)
     my = write_config(tmp_path / "my.yaml", USER_CONFIG)
     # cwd is the repository root, where `--profile slurm` finds ./slurm.
-    result = run_snakemake(workdir, "--configfile", str(my), "--dry-run", *profile,
-                           *(() if profile else ("--cores", "1")))
+    result = run_snakemake(
+        workdir, "--configfile", str(my), "--dry-run", *profile, *(() if profile else ("--cores", "1"))
+    )
     assert planned(result, "model") == {"hosted"}
     assert planned(result, "dataset") == {"humaneval"}
     assert DEFAULT_MODEL not in result.stdout + result.stderr
@@ -109,8 +122,9 @@ def test_negative_control_old_configfile_directive_leaks_the_default(tmp_path):
     (tmp_path / "old" / "workflow_scripts").symlink_to(REPO / "workflow_scripts")
     old = tmp_path / "old" / "Snakefile"
     old.write_text(f'configfile: "config/config.yaml"\n\n\ninclude: "{REPO / "Snakefile"}"\n')
-    result = run_snakemake(workdir, "all", "--configfile", str(my), "--dry-run", "--cores", "1",
-                           snakefile=old)
+    result = run_snakemake(
+        workdir, "all", "--configfile", str(my), "--dry-run", "--cores", "1", snakefile=old
+    )
     assert planned(result, "model") == {"hosted", DEFAULT_MODEL}
 
 
@@ -118,19 +132,18 @@ def test_no_configfile_plans_the_default(tmp_path):
     default_plan = run_snakemake(tmp_path, "--dry-run", "--cores", "1")
     assert planned(default_plan, "model") == {DEFAULT_MODEL}
     assert "(the default: no config file named)" in default_plan.stdout + default_plan.stderr
-    named = run_snakemake(tmp_path, "--dry-run", "--cores", "1",
-                          "--configfile", str(REPO / "config" / "config.yaml"))
+    named = run_snakemake(
+        tmp_path, "--dry-run", "--cores", "1", "--configfile", str(REPO / "config" / "config.yaml")
+    )
     assert job_counts(default_plan.stdout) == job_counts(named.stdout)
 
 
 def test_several_configfiles_merge_in_order(tmp_path):
-    shared = write_config(tmp_path / "shared.yaml",
-                          {"sampling": {"num_samples": 12, "samples_per_shard": 4}})
+    shared = write_config(tmp_path / "shared.yaml", {"sampling": {"num_samples": 12, "samples_per_shard": 4}})
     experiment = dict(USER_CONFIG)
     experiment.pop("sampling")
     my = write_config(tmp_path / "my.yaml", experiment)
-    result = run_snakemake(tmp_path, "--dry-run", "--cores", "1",
-                           "--configfile", str(shared), str(my))
+    result = run_snakemake(tmp_path, "--dry-run", "--cores", "1", "--configfile", str(shared), str(my))
     assert planned(result, "model") == {"hosted"}
     assert job_counts(result.stdout)["sample_shard"] == 3  # shared.yaml's 12 in shards of 4
     assert f"config from {shared} + {my}:" in result.stdout + result.stderr
@@ -153,12 +166,10 @@ def test_fetch_records_effective_config_source_and_override(tmp_path, capsys):
     records name my.yaml and the --config override."""
     workdir = workdir_like_checkout(tmp_path)
     # humaneval is the default's dataset, whose 12-problem list must not leak in.
-    config = {**USER_CONFIG, "datasets": {"humaneval": {"limit": 3},
-                                          "he-all": {"registry": "humaneval"}}}
+    config = {**USER_CONFIG, "datasets": {"humaneval": {"limit": 3}, "he-all": {"registry": "humaneval"}}}
     my = write_config(tmp_path / "my.yaml", config)
     targets = [f"results/datasets/{d}/problems.parquet" for d in ("he-all", "humaneval")]
-    result = run_snakemake(workdir, "--configfile", str(my), "--config", "seed=7",
-                           "--cores", "1", *targets)
+    result = run_snakemake(workdir, "--configfile", str(my), "--config", "seed=7", "--cores", "1", *targets)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     selected = {}
     for dataset, target in zip(("he-all", "humaneval"), targets, strict=True):
@@ -171,8 +182,9 @@ def test_fetch_records_effective_config_source_and_override(tmp_path, capsys):
         assert [f["path"] for f in source["files"]] == [str(my)]
         entry = record["config"]["datasets"][dataset]
         assert "problems" not in entry
-        problems = select_problems(read_table(workdir / target, PROBLEMS),
-                                   entry.get("problems"), entry.get("limit"))
+        problems = select_problems(
+            read_table(workdir / target, PROBLEMS), entry.get("problems"), entry.get("limit")
+        )
         selected[dataset] = list(problems["problem_id"])
     assert len(selected["he-all"]) == HUMANEVAL_PROBLEMS
     assert selected["humaneval"] == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
@@ -191,16 +203,21 @@ def test_merge_config_merges_mappings_and_replaces_lists():
 
 
 def test_workflow_config_reads_the_default_only_without_files(tmp_path):
-    default = write_config(tmp_path / "default.yaml", {
-        "models": {"m": {"backend": "embedded"}}, "datasets": {"humaneval": {"limit": 2}}})
+    default = write_config(
+        tmp_path / "default.yaml",
+        {"models": {"m": {"backend": "embedded"}}, "datasets": {"humaneval": {"limit": 2}}},
+    )
     config, source = workflow_config({"seed": 7}, [], default, overrides={"seed": 7})
     assert config["seed"] == 7 and set(config["models"]) == {"m"}
     assert source["kind"] == "default" and source["files"][0]["path"] == str(default)
     my = write_config(tmp_path / "my.yaml", USER_CONFIG)
     config, source = workflow_config(read_config_file(my), [my], default)
     assert set(config["models"]) == {"hosted"} and source["kind"] == "files"
-    assert config["datasets"]["humaneval"] == {"limit": 3, "grading": "paper",
-                                               "drop_false_negative_tests": False}
+    assert config["datasets"]["humaneval"] == {
+        "limit": 3,
+        "grading": "paper",
+        "drop_false_negative_tests": False,
+    }
     with pytest.raises(ConfigError, match="whole experiment"):
         workflow_config({"seed": 1}, [my], default)
 
@@ -208,8 +225,7 @@ def test_workflow_config_reads_the_default_only_without_files(tmp_path):
 def test_provenance_record_carries_the_config_source(tmp_path, monkeypatch):
     artifact = tmp_path / "a.txt"
     artifact.write_text("x")
-    source = {"kind": "files", "files": [{"path": "my.yaml", "sha256": "0" * 64}],
-              "overrides": {}}
+    source = {"kind": "files", "files": [{"path": "my.yaml", "sha256": "0" * 64}], "overrides": {}}
     monkeypatch.setenv(CONFIG_SOURCE_ENV, json.dumps(source))
     record = build_record(artifact, inputs=[], config={}, params={}, seeds={}, rule="r")
     assert record["config_source"] == source
@@ -237,12 +253,26 @@ def test_monkeys_run_passes_files_and_overrides(tmp_path, monkeypatch):
     commands = []
     monkeypatch.setattr(cli.os, "execv", lambda exe, command: commands.append(command))
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["run", "--config", "shared.yaml", "--config", "my.yaml",
-                     "--config", "seed=7", "results/x.png", "-n"]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                "--config",
+                "shared.yaml",
+                "--config",
+                "my.yaml",
+                "--config",
+                "seed=7",
+                "results/x.png",
+                "-n",
+            ]
+        )
+        == 0
+    )
     command = commands[0]
     files = command.index("--configfile")
-    assert command[files + 1: files + 3] == [str(shared), str(my)]
-    assert command[command.index("--config") + 1:] == ["seed=7"]
+    assert command[files + 1 : files + 3] == [str(shared), str(my)]
+    assert command[command.index("--config") + 1 :] == ["seed=7"]
     assert command.index("results/x.png") < files  # a target never joins the file list
     assert cli.main(["run", "--config", "my.yaml", "--configfile", "x.yaml"]) == 2
     assert cli.main(["run", "--config", "missing.yaml"]) == 2

@@ -65,14 +65,14 @@ def _draw(rng, size):
 
 # --- the bi-level reward ---------------------------------------------------------------------
 
+
 def _steps(correct, tokens, horizon):
     """Brute force: one point per step h = 1..H at or after the answer (token T), over H."""
     return sum(1 for h in range(1, horizon + 1) if correct and h >= tokens) / horizon
 
 
 def test_bilevel_reward_counts_the_steps_after_the_answer():
-    cases = [(True, 1), (True, 20), (True, 128), (True, 129), (True, 500), (True, 0),
-             (False, 5), (False, 0)]
+    cases = [(True, 1), (True, 20), (True, 128), (True, 129), (True, 500), (True, 0), (False, 5), (False, 0)]
     correct, tokens = zip(*cases, strict=True)
     expected = [_steps(c, t, H) for c, t in cases]
     assert bilevel_rewards(correct, tokens, H) == pytest.approx(expected)
@@ -84,6 +84,7 @@ def test_bilevel_reward_counts_the_steps_after_the_answer():
 
 
 # --- heterogeneity ---------------------------------------------------------------------------
+
 
 def test_heterogeneity_is_unbiased_for_the_policy_variance():
     """Mean of sigma_x^2 over 20,000 simulated problems of n = 4 samples vs the exact variance;
@@ -107,6 +108,7 @@ def test_policy_heterogeneity_is_the_root_mean_square():
 
 
 # --- anti-concentration ----------------------------------------------------------------------
+
 
 def _anti_concentration_by_enumeration(rewards, eps):
     n = len(rewards)
@@ -205,37 +207,64 @@ def test_largest_common_budget():
 
 # --- the stage and the figure ----------------------------------------------------------------
 
+
 def _tables(tokens_b: int = 40, plus: bool = False):
     """Two models, two problems, 4 samples each; model b's samples all have `tokens_b` tokens."""
     rows, verdicts = [], []
     spec = {
-        "a": {"p1": [(True, 10), (True, 50), (False, 30), (False, 30)],
-              "p2": [(False, 20), (False, 20), (False, 20), (False, 20)]},
-        "b": {"p1": [(True, tokens_b)] * 3 + [(False, tokens_b)],
-              "p2": [(True, tokens_b), (False, tokens_b), (False, tokens_b), (False, tokens_b)]},
+        "a": {
+            "p1": [(True, 10), (True, 50), (False, 30), (False, 30)],
+            "p2": [(False, 20), (False, 20), (False, 20), (False, 20)],
+        },
+        "b": {
+            "p1": [(True, tokens_b)] * 3 + [(False, tokens_b)],
+            "p2": [(True, tokens_b), (False, tokens_b), (False, tokens_b), (False, tokens_b)],
+        },
     }
     for model, problems in spec.items():
         for pid, samples in problems.items():
             for i, (ok, t) in enumerate(samples):
                 key = {"model": model, "dataset": "d", "problem_id": pid, "sample_index": i}
                 rows.append({**key, "completion_tokens": t, "prompt_tokens": 5, "wall_s": 0.1})
-                verdicts.append({**key, "status": "passed" if ok else "failed", "passed": ok,
-                                 "plus_passed": (ok and i != 0) if plus else None})
+                verdicts.append(
+                    {
+                        **key,
+                        "status": "passed" if ok else "failed",
+                        "passed": ok,
+                        "plus_passed": (ok and i != 0) if plus else None,
+                    }
+                )
     samples, verdicts = pd.DataFrame(rows), pd.DataFrame(verdicts)
-    counts = samples.merge(verdicts).groupby(["model", "dataset", "problem_id"]).agg(
-        n=("sample_index", "size"), num_correct=("passed", "sum"),
-        completion_tokens=("completion_tokens", "sum")).reset_index()
+    counts = (
+        samples.merge(verdicts)
+        .groupby(["model", "dataset", "problem_id"])
+        .agg(
+            n=("sample_index", "size"),
+            num_correct=("passed", "sum"),
+            completion_tokens=("completion_tokens", "sum"),
+        )
+        .reset_index()
+    )
     selection = pd.DataFrame(
-        [{"model": m, "dataset": "d", "k": k, "coverage": 0.5 + 0.1 * k,
-          "majority_vote": 0.4 + 0.05 * k, "verifier_based": 0.4 + 0.1 * k}
-         for m in ("a", "b") for k in (1, 2, 4)])
+        [
+            {
+                "model": m,
+                "dataset": "d",
+                "k": k,
+                "coverage": 0.5 + 0.1 * k,
+                "majority_vote": 0.4 + 0.05 * k,
+                "verifier_based": 0.4 + 0.1 * k,
+            }
+            for m in ("a", "b")
+            for k in (1, 2, 4)
+        ]
+    )
     return selection, counts, samples, verdicts
 
 
 def test_stage_tables():
     selection, counts, samples, verdicts = _tables()
-    curves, problems, summary = verification_gap_tables(selection, counts, samples, verdicts,
-                                                        horizon=64)
+    curves, problems, summary = verification_gap_tables(selection, counts, samples, verdicts, horizon=64)
     a = curves[curves["model"] == "a"].set_index("k")
     # Tokens per sample: p1 (10+50+30+30)/4 = 30, p2 20 -> mean 25; model b: 40.
     assert a["budget_tokens"].tolist() == pytest.approx([25.0, 50.0, 100.0])
@@ -255,8 +284,7 @@ def test_stage_tables():
     weight = np.log(100 / 80) / np.log(160 / 80)
     assert rows.loc["b", "gap_at_common"] == pytest.approx(0.1 + weight * (0.2 - 0.1))
     assert rows.loc["a", "anti_concentration_problems"] == 1
-    assert rows.loc["a", "heterogeneity"] == pytest.approx(
-        np.sqrt(np.mean([np.var(rewards, ddof=1), 0.0])))
+    assert rows.loc["a", "heterogeneity"] == pytest.approx(np.sqrt(np.mean([np.var(rewards, ddof=1), 0.0])))
     assert rows.loc["a", "reward"] == "bi-level"
 
 
@@ -270,8 +298,7 @@ def test_plus_tests_judge_when_every_sample_has_them():
 def test_mismatched_models_are_an_error():
     selection, counts, samples, verdicts = _tables()
     with pytest.raises(MonkeysError, match="selection tables cover models"):
-        verification_gap_tables(selection[selection["model"] == "a"], counts, samples, verdicts,
-                                horizon=64)
+        verification_gap_tables(selection[selection["model"] == "a"], counts, samples, verdicts, horizon=64)
     with pytest.raises(MonkeysError, match="lack a matching verdict"):
         verification_gap_tables(selection, counts, samples, verdicts.iloc[1:], horizon=64)
 
@@ -279,21 +306,30 @@ def test_mismatched_models_are_an_error():
 def _write(tmp_path, tokens_b):
     selection, counts, samples, verdicts = _tables(tokens_b=tokens_b)
     samples["seed"], samples["completion"], samples["finish_reason"] = 0, "", "stop"
-    for frame, schema, fill in ((selection, SELECTION, None), (counts, COUNTS, 0),
-                                (samples, SAMPLES, None), (verdicts, VERDICTS, None)):
+    for frame, schema, fill in (
+        (selection, SELECTION, None),
+        (counts, COUNTS, 0),
+        (samples, SAMPLES, None),
+        (verdicts, VERDICTS, None),
+    ):
         for column in schema.names:
             if column not in frame:
                 frame[column] = fill
     paths = {name: [] for name in ("selection", "counts", "samples", "verdicts")}
     for model in ("a", "b"):
-        for name, frame, schema in (("selection", selection, SELECTION), ("counts", counts, COUNTS),
-                                    ("samples", samples, SAMPLES), ("verdicts", verdicts, VERDICTS)):
+        for name, frame, schema in (
+            ("selection", selection, SELECTION),
+            ("counts", counts, COUNTS),
+            ("samples", samples, SAMPLES),
+            ("verdicts", verdicts, VERDICTS),
+        ):
             path = tmp_path / name / f"{model}.parquet"
             write_table(frame[frame["model"] == model], path, schema)
             paths[name].append(str(path))
     outs = [tmp_path / f"{name}.parquet" for name in ("curves", "problems", "summary")]
-    verification_gap(paths["selection"], paths["counts"], paths["samples"], paths["verdicts"],
-                     *outs, horizon=64)
+    verification_gap(
+        paths["selection"], paths["counts"], paths["samples"], paths["verdicts"], *outs, horizon=64
+    )
     return outs
 
 

@@ -59,8 +59,9 @@ def test_invalid_config_fails_before_any_job(tmp_path, default_config):
 
 
 def test_lint_is_clean():
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr, result.stdout + result.stderr
 
@@ -68,8 +69,7 @@ def test_lint_is_clean():
 def test_dry_run_plans_verifier_and_family_figures(tmp_path, default_config):
     config = copy.deepcopy(default_config)
     config["models"]["gemma3-270m"]["family"] = "gemma3"
-    config["models"]["big"] = {**copy.deepcopy(config["models"]["gemma3-270m"]),
-                               "params_billions": 1.0}
+    config["models"]["big"] = {**copy.deepcopy(config["models"]["gemma3-270m"]), "params_billions": 1.0}
     config["plots"] = {"format": ["png"]}
     result = snakemake(tmp_path, config, "--dry-run", "--cores", "2")
     assert result.returncode == 0, result.stderr

@@ -44,20 +44,32 @@ def _split_config_args(values: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     if not (REPO / "Snakefile").is_file():
-        print(f"error: no Snakefile in {REPO}; `monkeys run` needs the repository checkout "
-              "(pip install -e .)", file=sys.stderr)
+        print(
+            f"error: no Snakefile in {REPO}; `monkeys run` needs the repository checkout (pip install -e .)",
+            file=sys.stderr,
+        )
         return 2
     files, overrides = _split_config_args(args.config or [])
     if files and any(a.split("=", 1)[0] in _CONFIGFILE_OPTIONS for a in extra):
-        print("error: give every config file with --config (several merge in order), "
-              "not also with --configfile", file=sys.stderr)
+        print(
+            "error: give every config file with --config (several merge in order), "
+            "not also with --configfile",
+            file=sys.stderr,
+        )
         return 2
     missing = [f for f in files if not Path(f).is_file()]
     if missing:
         print(f"error: config file not found: {missing[0]}", file=sys.stderr)
         return 2
-    command = [sys.executable, "-m", "snakemake", "--directory", str(REPO),
-               "--snakefile", str(REPO / "Snakefile")]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--directory",
+        str(REPO),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+    ]
     if not any(a in ("--cores", "-c", "--profile", "-j", "--jobs") for a in extra):
         command += ["--cores", "all"]
     # Our options after the user's, so a target among `extra` never lands in their lists.
@@ -85,9 +97,11 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"# effective config, from {where}, with the schema's defaults filled in")
         print(yaml.safe_dump(config, sort_keys=False), end="")
     else:
-        print(f"{where}: valid ({len(config['models'])} model(s): "
-              f"{', '.join(config['models'])}; {len(config['datasets'])} dataset(s): "
-              f"{', '.join(config['datasets'])})")
+        print(
+            f"{where}: valid ({len(config['models'])} model(s): "
+            f"{', '.join(config['models'])}; {len(config['datasets'])} dataset(s): "
+            f"{', '.join(config['datasets'])})"
+        )
     return 0
 
 
@@ -108,18 +122,24 @@ def _provenance(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if record is None:
-        print(f"error: {path} has no provenance record ({path}.prov.json); is it a monkeys "
-              "artifact, and are you in the workflow directory (see --directory)?",
-              file=sys.stderr)
+        print(
+            f"error: {path} has no provenance record ({path}.prov.json); is it a monkeys "
+            "artifact, and are you in the workflow directory (see --directory)?",
+            file=sys.stderr,
+        )
         return 1
     if args.json:
         print(json.dumps(record, indent=2, sort_keys=True))
         return 0
     code = record["code"]
-    print(f"made by   rule {record['rule']} {record.get('wildcards') or ''} on {record['host']} "
-          f"at {record['created_utc']}")
-    print(f"code      monkeys {code['monkeys']} commit {code.get('git_commit', 'n/a')}"
-          f"{' (dirty)' if code.get('git_dirty') else ''}, library {code['library_sha256'][:12]}")
+    print(
+        f"made by   rule {record['rule']} {record.get('wildcards') or ''} on {record['host']} "
+        f"at {record['created_utc']}"
+    )
+    print(
+        f"code      monkeys {code['monkeys']} commit {code.get('git_commit', 'n/a')}"
+        f"{' (dirty)' if code.get('git_dirty') else ''}, library {code['library_sha256'][:12]}"
+    )
     print(f"seeds     {record['seeds']}")
     if record.get("config_source"):
         print(f"config    from {describe_source(record['config_source'])}")
@@ -142,26 +162,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="monkeys", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the workflow (extra arguments go to snakemake)")
-    run.add_argument("--config", action="append", metavar="FILE|KEY=VALUE",
-                     help="experiment config file, the whole experiment (default: "
-                          "config/config.yaml); repeat it to merge several in order; "
-                          "KEY=VALUE overrides one key (Snakemake's --config)")
+    run.add_argument(
+        "--config",
+        action="append",
+        metavar="FILE|KEY=VALUE",
+        help="experiment config file, the whole experiment (default: "
+        "config/config.yaml); repeat it to merge several in order; "
+        "KEY=VALUE overrides one key (Snakemake's --config)",
+    )
     run.set_defaults(func=_run)
     validate = sub.add_parser("validate", help="check config file(s) against the schema")
-    validate.add_argument("config", nargs="*",
-                          help="config file(s), merged in order (default: config/config.yaml)")
-    validate.add_argument("--show", action="store_true",
-                          help="print the effective config with defaults filled")
+    validate.add_argument(
+        "config", nargs="*", help="config file(s), merged in order (default: config/config.yaml)"
+    )
+    validate.add_argument(
+        "--show", action="store_true", help="print the effective config with defaults filled"
+    )
     validate.set_defaults(func=_validate)
     datasets = sub.add_parser("datasets", help="list the datasets in the registry")
     datasets.set_defaults(func=_datasets)
     prov = sub.add_parser("provenance", help="show (and verify) where an artifact came from")
     prov.add_argument("artifact", help="a figure or table (or its .prov.json)")
     prov.add_argument("--json", action="store_true", help="print the artifact's whole record")
-    prov.add_argument("--verify", action="store_true",
-                      help="rehash every file in the lineage; exit 1 naming any that changed")
-    prov.add_argument("--directory", "-d", default=".",
-                      help="workflow directory the record paths are relative to (default: .)")
+    prov.add_argument(
+        "--verify",
+        action="store_true",
+        help="rehash every file in the lineage; exit 1 naming any that changed",
+    )
+    prov.add_argument(
+        "--directory",
+        "-d",
+        default=".",
+        help="workflow directory the record paths are relative to (default: .)",
+    )
     prov.set_defaults(func=_provenance)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":

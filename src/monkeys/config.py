@@ -76,8 +76,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
         options = [" + ".join(s.get("required", [])) for s in error.schema["oneOf"]]
         return f"'{where}' must set exactly one of: {', '.join(options)} (got {error.instance!r})"
     if error.validator == "propertyNames":
-        return (f"name {error.instance!r} under '{where}' is not allowed: "
-                f"use letters, digits, '.', '_' or '-' ({error.message})")
+        return (
+            f"name {error.instance!r} under '{where}' is not allowed: "
+            f"use letters, digits, '.', '_' or '-' ({error.message})"
+        )
     return f"'{where}': {error.message}"
 
 
@@ -113,7 +115,8 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
         if block is not None and (block < parallel or block % parallel):
             raise ConfigError(
                 f"invalid config: models.{name}.block is {block}, not a multiple of its "
-                f"parallel ({parallel}); use a multiple such as {parallel * 4}, or null")
+                f"parallel ({parallel}); use a multiple such as {parallel * 4}, or null"
+            )
 
 
 def dataset_entry_problem(name: str, entry: Mapping[str, Any], spec: Any) -> str | None:
@@ -125,8 +128,10 @@ def dataset_entry_problem(name: str, entry: Mapping[str, Any], spec: Any) -> str
     except PromptError as exc:
         return f"'datasets.{name}.prompt': {exc}"
     if spec.default_source is None and not entry.get("source"):
-        return (f"'datasets.{name}' needs a `source`: dataset {spec.name!r} has no pinned "
-                f"default source (upstream: {spec.upstream})")
+        return (
+            f"'datasets.{name}' needs a `source`: dataset {spec.name!r} has no pinned "
+            f"default source (upstream: {spec.upstream})"
+        )
     return None
 
 
@@ -172,13 +177,16 @@ def describe_source(source: Mapping[str, Any]) -> str:
     return text
 
 
-def config_source(files: Sequence[str | Path], kind: str,
-                  overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def config_source(
+    files: Sequence[str | Path], kind: str, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The provenance of a config: its files in merge order (path, sha256), how they were
     chosen (`kind`: "files" named by the user, "default", or "module") and --config overrides."""
-    return {"kind": kind,
-            "files": [{"path": str(f), "sha256": sha256_file(f)} for f in files],
-            "overrides": copy.deepcopy(dict(overrides or {}))}
+    return {
+        "kind": kind,
+        "files": [{"path": str(f), "sha256": sha256_file(f)} for f in files],
+        "overrides": copy.deepcopy(dict(overrides or {})),
+    }
 
 
 def default_config_file(basedir: str | Path) -> Path:
@@ -191,13 +199,18 @@ def default_config_file(basedir: str | Path) -> Path:
 _WHOLE_EXPERIMENT_HINT = (
     "; a config file you name is the whole experiment (nothing of config/config.yaml is "
     "merged in): copy config/config.yaml and edit it, or name it first to build on it "
-    "(--configfile config/config.yaml my.yaml)")
+    "(--configfile config/config.yaml my.yaml)"
+)
 
 
-def workflow_config(given: Mapping[str, Any], cli_files: Sequence[str | Path],
-                    default: str | Path = DEFAULT_CONFIG_PATH, *,
-                    overrides: Mapping[str, Any] | None = None,
-                    from_module: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+def workflow_config(
+    given: Mapping[str, Any],
+    cli_files: Sequence[str | Path],
+    default: str | Path = DEFAULT_CONFIG_PATH,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    from_module: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The validated config of a run and its `config_source` record.
 
     `given` is what Snakemake built from the command line: the `cli_files` merged in order
@@ -215,8 +228,11 @@ def workflow_config(given: Mapping[str, Any], cli_files: Sequence[str | Path],
     try:
         return validate_config(raw), source
     except ConfigError as exc:
-        hint = _WHOLE_EXPERIMENT_HINT if cli_files and not from_module and any(
-            key not in raw for key in ("models", "datasets")) else ""
+        hint = (
+            _WHOLE_EXPERIMENT_HINT
+            if cli_files and not from_module and any(key not in raw for key in ("models", "datasets"))
+            else ""
+        )
         raise ConfigError(f"{exc} (config from {describe_source(source)}){hint}") from None
 
 

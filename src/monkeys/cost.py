@@ -36,7 +36,7 @@ import numpy as np
 class ModelCost:
     """A model's size and prices, from its config entry."""
 
-    params: float                      # number of parameters (not billions)
+    params: float  # number of parameters (not billions)
     layers: int | None = None
     hidden_size: int | None = None
     price_prompt_per_mtok: float | None = None
@@ -75,16 +75,22 @@ def prompt_flops(prompt_tokens: float | np.ndarray, cost: ModelCost) -> float | 
     return 2.0 * cost.params * p + cost.attention * p * (p + 1.0)
 
 
-def decode_flops(prompt_tokens: float | np.ndarray, completion_tokens: float | np.ndarray,
-                 cost: ModelCost) -> float | np.ndarray:
+def decode_flops(
+    prompt_tokens: float | np.ndarray, completion_tokens: float | np.ndarray, cost: ModelCost
+) -> float | np.ndarray:
     """sum_{t=1..D} FLOPsPerToken(P + t) = 2 N D + 2 (2 L d) (D P + D (D + 1) / 2)."""
     p = np.asarray(prompt_tokens, dtype=np.float64)
     d = np.asarray(completion_tokens, dtype=np.float64)
     return 2.0 * cost.params * d + 2.0 * cost.attention * (d * p + d * (d + 1.0) / 2.0)
 
 
-def problem_flops(prompt_tokens: int, completion_tokens: Sequence[int] | np.ndarray,
-                  cost: ModelCost, *, prompt_once: bool = True) -> float:
+def problem_flops(
+    prompt_tokens: int,
+    completion_tokens: Sequence[int] | np.ndarray,
+    cost: ModelCost,
+    *,
+    prompt_once: bool = True,
+) -> float:
     """Inference FLOPs of one problem's samples: the prompt once, then every completion.
 
     `prompt_once=False` counts the prompt for every sample (no shared prefill).
@@ -95,8 +101,14 @@ def problem_flops(prompt_tokens: int, completion_tokens: Sequence[int] | np.ndar
     return float(prompts * prompt_flops(prompt_tokens, cost) + decode.sum())
 
 
-def problem_flops_from_totals(n: int, prompt_tokens_total: float, completion_tokens_total: float,
-                              cost: ModelCost, *, prompt_once: bool = True) -> float:
+def problem_flops_from_totals(
+    n: int,
+    prompt_tokens_total: float,
+    completion_tokens_total: float,
+    cost: ModelCost,
+    *,
+    prompt_once: bool = True,
+) -> float:
     """`problem_flops` from a problem's sample count and token totals (e.g. the COUNTS table).
 
     Every sample of a problem records the same prompt, so P = prompt total / n; the
@@ -110,12 +122,12 @@ def problem_flops_from_totals(n: int, prompt_tokens_total: float, completion_tok
     return float(prompts * prompt_flops(p, cost) + n * decode_flops(p, d, cost))
 
 
-def dollars(prompt_tokens: float | np.ndarray, completion_tokens: float | np.ndarray,
-            cost: ModelCost) -> float | np.ndarray:
+def dollars(
+    prompt_tokens: float | np.ndarray, completion_tokens: float | np.ndarray, cost: ModelCost
+) -> float | np.ndarray:
     """Price of billed tokens; a missing price makes the result NaN (unknown), not 0."""
     prompt_price = np.nan if cost.price_prompt_per_mtok is None else cost.price_prompt_per_mtok
-    completion_price = (np.nan if cost.price_completion_per_mtok is None
-                        else cost.price_completion_per_mtok)
+    completion_price = np.nan if cost.price_completion_per_mtok is None else cost.price_completion_per_mtok
     p = np.asarray(prompt_tokens, dtype=np.float64)
     d = np.asarray(completion_tokens, dtype=np.float64)
     return (p * prompt_price + d * completion_price) / 1e6

@@ -46,8 +46,7 @@ class RetrySettings(Protocol):
     def timeout_s(self) -> float: ...
 
 
-def backoff_delay(attempt: int, settings: RetrySettings, retry_after: str | None,
-                  jitter: float) -> float:
+def backoff_delay(attempt: int, settings: RetrySettings, retry_after: str | None, jitter: float) -> float:
     """Seconds to wait before retry `attempt + 1`: the server's Retry-After (seconds) when it
     sent a number, else `backoff_s * 2**attempt` scaled by `0.5 + jitter / 2` (jitter in
     [0, 1)); at most `max_backoff_s` either way."""
@@ -56,7 +55,7 @@ def backoff_delay(attempt: int, settings: RetrySettings, retry_after: str | None
             return min(settings.max_backoff_s, float(retry_after))
         except ValueError:
             pass
-    return min(settings.max_backoff_s, settings.backoff_s * 2 ** attempt) * (0.5 + jitter / 2)
+    return min(settings.max_backoff_s, settings.backoff_s * 2**attempt) * (0.5 + jitter / 2)
 
 
 class JSONPoster:
@@ -66,8 +65,15 @@ class JSONPoster:
     Thread-safe: one poster serves all of a backend's concurrent requests.
     """
 
-    def __init__(self, url: str, settings: RetrySettings, *, where: str,
-                 error: Callable[[str], Exception], api_key: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        settings: RetrySettings,
+        *,
+        where: str,
+        error: Callable[[str], Exception],
+        api_key: str | None = None,
+    ):
         self.url = url
         self.settings = settings
         self.where = where
@@ -92,8 +98,7 @@ class JSONPoster:
             self._count("attempts")
             retry_after = None
             try:
-                request = urllib.request.Request(self.url, data=data, headers=self._headers,
-                                                 method="POST")
+                request = urllib.request.Request(self.url, data=data, headers=self._headers, method="POST")
                 with urllib.request.urlopen(request, timeout=cfg.timeout_s) as response:
                     return json.loads(response.read().decode("utf-8"))
             except urllib.error.HTTPError as exc:
@@ -111,8 +116,8 @@ class JSONPoster:
                 break
             delay = backoff_delay(attempt, cfg, retry_after, random.random())
             self._count("retries")
-            log.warning("%s: %s; retry %d/%d in %.2f s", self.where, last, attempt + 1,
-                        cfg.max_retries, delay)
+            log.warning(
+                "%s: %s; retry %d/%d in %.2f s", self.where, last, attempt + 1, cfg.max_retries, delay
+            )
             time.sleep(delay)
-        raise self.error(f"{self.where}: giving up after {cfg.max_retries + 1} attempts; "
-                         f"last error: {last}")
+        raise self.error(f"{self.where}: giving up after {cfg.max_retries + 1} attempts; last error: {last}")

@@ -56,9 +56,14 @@ def _record(snakemake: Any, inputs: list[str], input_records: Any) -> None:
         if output.endswith((".prov.json", LINEAGE_SUFFIX)):
             continue
         record = build_record(
-            output, inputs=inputs, input_records=input_records, config=snakemake.config,
-            params=params, seeds={"global": int(seed)} if seed is not None else {},
-            rule=snakemake.rule, wildcards=dict(snakemake.wildcards.items()),
+            output,
+            inputs=inputs,
+            input_records=input_records,
+            config=snakemake.config,
+            params=params,
+            seeds={"global": int(seed)} if seed is not None else {},
+            rule=snakemake.rule,
+            wildcards=dict(snakemake.wildcards.items()),
         )
         write_record(record, record_path(output))
     for output in outputs:

@@ -40,18 +40,19 @@ def ruff_binary() -> str:
         return str(beside)
     found = shutil.which("ruff")
     if found is None:
-        raise MonkeysError("ruff is not installed (it is a dependency of monkeys): "
-                           "pip install -e . (or pip install ruff)")
+        raise MonkeysError(
+            "ruff is not installed (it is a dependency of monkeys): pip install -e . (or pip install ruff)"
+        )
     return found
 
 
 def _run(command: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s,
-                                check=False)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
         raise MonkeysError(
-            f"ruff did not finish within {timeout_s:.0f} s: {' '.join(command[:3])} ...") from None
+            f"ruff did not finish within {timeout_s:.0f} s: {' '.join(command[:3])} ..."
+        ) from None
     except OSError as exc:
         raise MonkeysError(f"cannot run ruff ({command[0]}): {exc}") from None
     if result.returncode != 0:
@@ -64,8 +65,9 @@ def ruff_version() -> str:
     return _run([ruff_binary(), "--version"], 60).stdout.strip()
 
 
-def lint_sources(sources: Sequence[str], select: Sequence[str], *,
-                 timeout_s: float | None = None) -> list[list[Finding]]:
+def lint_sources(
+    sources: Sequence[str], select: Sequence[str], *, timeout_s: float | None = None
+) -> list[list[Finding]]:
     """Ruff's findings in each source (sorted by line), linted in one run with rules `select`.
 
     `timeout_s` defaults to 120 s plus 50 ms per source.
@@ -79,17 +81,32 @@ def lint_sources(sources: Sequence[str], select: Sequence[str], *,
     with tempfile.TemporaryDirectory(prefix="monkeys-lint-") as tmp:
         for i, source in enumerate(sources):
             (Path(tmp) / f"{i:08d}.py").write_text(source, encoding="utf-8")
-        result = _run([ruff_binary(), "check", "--isolated", "--no-cache", "--exit-zero",
-                       "--no-respect-gitignore", "--output-format", "json",
-                       "--target-version", TARGET_VERSION, "--select", ",".join(select), tmp],
-                      timeout)
+        result = _run(
+            [
+                ruff_binary(),
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--exit-zero",
+                "--no-respect-gitignore",
+                "--output-format",
+                "json",
+                "--target-version",
+                TARGET_VERSION,
+                "--select",
+                ",".join(select),
+                tmp,
+            ],
+            timeout,
+        )
     try:
         items = json.loads(result.stdout)
         for item in items:
             rule = item.get("code") or SYNTAX_ERROR
             name = item.get("name") or (item.get("url") or "").rsplit("/", 1)[-1] or rule
             findings[int(Path(item["filename"]).stem)].append(
-                Finding(int(item["location"]["row"]), rule, name))
+                Finding(int(item["location"]["row"]), rule, name)
+            )
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise MonkeysError(f"unexpected output from ruff ({exc!r}): {result.stdout[:500]}") from None
     return [sorted(found, key=lambda f: (f.row, f.rule)) for found in findings]

@@ -16,8 +16,9 @@ def logged(log_path: str) -> Iterator[None]:
     """Send logging and stderr to `log_path`; a MonkeysError exits 1 with its message only."""
     with open(log_path, "w") as fh:
         sys.stderr = fh
-        logging.basicConfig(stream=fh, level=logging.INFO, force=True,
-                            format="%(asctime)s %(levelname)s %(message)s")
+        logging.basicConfig(
+            stream=fh, level=logging.INFO, force=True, format="%(asctime)s %(levelname)s %(message)s"
+        )
         try:
             yield
         except MonkeysError as exc:
@@ -30,4 +31,3 @@ def logged(log_path: str) -> Iterator[None]:
         finally:
             fh.flush()
             sys.stderr = sys.__stderr__
-

@@ -31,10 +31,15 @@ def coverage_figure(coverage: pd.DataFrame, fits: pd.DataFrame, dataset: str) ->
         color = f"C{i}"
         curve = curve.sort_values("k")
         problems = int(curve["num_problems"].iat[0])
-        ax.fill_between(curve["k"], curve["lower"], curve["upper"], color=color, alpha=0.2,
-                        linewidth=0)
-        ax.plot(curve["k"], curve["coverage"], "o-", color=color, markersize=3,
-                label=f"{model} ({problems} problems)")
+        ax.fill_between(curve["k"], curve["lower"], curve["upper"], color=color, alpha=0.2, linewidth=0)
+        ax.plot(
+            curve["k"],
+            curve["coverage"],
+            "o-",
+            color=color,
+            markersize=3,
+            label=f"{model} ({problems} problems)",
+        )
         fit_rows = fits[fits["model"] == model]
         if len(fit_rows) and bool(fit_rows["success"].iat[0]):
             row = fit_rows.iloc[0]
@@ -42,8 +47,10 @@ def coverage_figure(coverage: pd.DataFrame, fits: pd.DataFrame, dataset: str) ->
             ks = np.geomspace(1, curve["k"].max(), 100)
             label = f"fit: log c = {fit.a:.2f}·k^(-{fit.b:.2f})"
             if np.isfinite(row["predicted"]):
-                label += (f"; c({int(row['k_target']):,}) ≈ {row['predicted']:.2f} "
-                          f"[{row['predicted_lower']:.2f}, {row['predicted_upper']:.2f}]")
+                label += (
+                    f"; c({int(row['k_target']):,}) ≈ {row['predicted']:.2f} "
+                    f"[{row['predicted_lower']:.2f}, {row['predicted_upper']:.2f}]"
+                )
             ax.plot(ks, predict_coverage(fit, ks), "--", color=color, linewidth=1, label=label)
     confidence = float(coverage["confidence"].iat[0]) if len(coverage) else 0.95
     ax.set_xscale("log")
@@ -79,15 +86,27 @@ def verifier_figure(curves: pd.DataFrame, dataset: str) -> Figure:
         color = f"C{i}"
         curve = curve.sort_values("k")
         left.plot(curve["k"], curve["coverage_weak"], ":", color=color, label=f"{model}: weak pass@k")
-        left.plot(curve["k"], curve["coverage_strong"], "-", color=color, alpha=0.5,
-                  label=f"{model}: coverage (strong)")
-        left.fill_between(curve["k"], curve["lower"], curve["upper"], color=color, alpha=0.2,
-                          linewidth=0)
-        left.plot(curve["k"], curve["resampling_accuracy"], "o-", color=color, markersize=3,
-                  label=f"{model}: resample until weak passes")
+        left.plot(
+            curve["k"],
+            curve["coverage_strong"],
+            "-",
+            color=color,
+            alpha=0.5,
+            label=f"{model}: coverage (strong)",
+        )
+        left.fill_between(curve["k"], curve["lower"], curve["upper"], color=color, alpha=0.2, linewidth=0)
+        left.plot(
+            curve["k"],
+            curve["resampling_accuracy"],
+            "o-",
+            color=color,
+            markersize=3,
+            label=f"{model}: resample until weak passes",
+        )
         left.axhline(curve["asymptote"].iat[0], color=color, linestyle="--", linewidth=1)
-        summary.append((model, curve["false_positive_rate"].iat[0],
-                        curve["single_sample_accuracy"].iat[0], color))
+        summary.append(
+            (model, curve["false_positive_rate"].iat[0], curve["single_sample_accuracy"].iat[0], color)
+        )
     left.set_xscale("log")
     left.set_ylim(0, 1)
     left.set_xlabel("samples k")
@@ -122,33 +141,71 @@ def flaws_figure(table: pd.DataFrame, fit: pd.DataFrame, dataset: str) -> Figure
     strong = table[table["strong_verifier"].astype(bool)].sort_values("model")
     for i, row in enumerate(strong.itertuples()):
         color = f"C{i}"
-        ax.vlines(row.single_sample_accuracy, row.resampling_ceiling,
-                  row.resampling_ceiling_upper, color=color, alpha=0.4, linewidth=2)
+        ax.vlines(
+            row.single_sample_accuracy,
+            row.resampling_ceiling,
+            row.resampling_ceiling_upper,
+            color=color,
+            alpha=0.4,
+            linewidth=2,
+        )
         flaky = f", flaky {row.flaky_sample_fraction:.1%}" if row.num_flaky else ""
-        ax.plot(row.single_sample_accuracy, row.resampling_ceiling, "o", color=color,
-                markersize=7, label=f"{row.model}: ceiling {row.resampling_ceiling:.3f}, "
-                f"FPR {row.false_positive_rate:.3f}{flaky}")
+        ax.plot(
+            row.single_sample_accuracy,
+            row.resampling_ceiling,
+            "o",
+            color=color,
+            markersize=7,
+            label=f"{row.model}: ceiling {row.resampling_ceiling:.3f}, "
+            f"FPR {row.false_positive_rate:.3f}{flaky}",
+        )
         if np.isfinite(row.conditional_accuracy):
-            ax.plot(row.single_sample_accuracy, row.conditional_accuracy, "o", color=color,
-                    markerfacecolor="none", markersize=7)
-        ax.annotate(row.model, (row.single_sample_accuracy, row.resampling_ceiling),
-                    textcoords="offset points", xytext=(5, -10), fontsize=7)
+            ax.plot(
+                row.single_sample_accuracy,
+                row.conditional_accuracy,
+                "o",
+                color=color,
+                markerfacecolor="none",
+                markersize=7,
+            )
+        ax.annotate(
+            row.model,
+            (row.single_sample_accuracy, row.resampling_ceiling),
+            textcoords="offset points",
+            xytext=(5, -10),
+            fontsize=7,
+        )
     summary = fit.iloc[0] if len(fit) else None
     if summary is not None and pd.notna(summary["strongest_model"]):
-        ax.axhline(summary["strongest_accuracy"], color="k", linestyle="--", linewidth=1.2,
-                   label=f"{summary['strongest_model']}'s single-sample accuracy "
-                   f"{summary['strongest_accuracy']:.3f}")
+        ax.axhline(
+            summary["strongest_accuracy"],
+            color="k",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"{summary['strongest_model']}'s single-sample accuracy "
+            f"{summary['strongest_accuracy']:.3f}",
+        )
     if summary is not None and np.isfinite(summary["slope"]):
-        xs = np.linspace(strong["single_sample_accuracy"].min(),
-                         strong["single_sample_accuracy"].max(), 20)
-        ax.plot(xs, summary["slope"] * xs + summary["intercept"], "m-", linewidth=1,
-                label=f"1 - FPR = {summary['slope']:.2f}·acc + {summary['intercept']:.2f} "
-                f"(R² {summary['r2']:.2f}, r {summary['r']:.2f}, p {summary['p_value']:.2g}, "
-                f"{int(summary['num_models'])} models)")
+        xs = np.linspace(strong["single_sample_accuracy"].min(), strong["single_sample_accuracy"].max(), 20)
+        ax.plot(
+            xs,
+            summary["slope"] * xs + summary["intercept"],
+            "m-",
+            linewidth=1,
+            label=f"1 - FPR = {summary['slope']:.2f}·acc + {summary['intercept']:.2f} "
+            f"(R² {summary['r2']:.2f}, r {summary['r']:.2f}, p {summary['p_value']:.2g}, "
+            f"{int(summary['num_models'])} models)",
+        )
     elif summary is not None:
         ax.plot([], [], " ", label=summary["note"])
-    ax.plot([], [], "o", color="gray", markerfacecolor="none",
-            label="hollow: 1 - FPR (problems where a sample passes); bar: w = 0 as 0 .. as 1")
+    ax.plot(
+        [],
+        [],
+        "o",
+        color="gray",
+        markerfacecolor="none",
+        label="hollow: 1 - FPR (problems where a sample passes); bar: w = 0 as 0 .. as 1",
+    )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("single-sample accuracy (strong tests)")
@@ -193,16 +250,22 @@ def cost_figure(cost: pd.DataFrame, dataset: str) -> Figure:
     ]:
         known = cost[cost[column].notna()]
         if known.empty:
-            ax.text(0.5, 0.5, f"no model has {key} in the config", ha="center", va="center",
-                    transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                f"no model has {key} in the config",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
         for i, (model, rows) in enumerate(known.groupby("model", sort=True)):
             rows = rows.sort_values("k")
-            ax.plot(rows[column], rows["coverage"], "o-", color=f"C{i}", markersize=3,
-                    label=model)
+            ax.plot(rows[column], rows["coverage"], "o-", color=f"C{i}", markersize=3, label=model)
         front = known[known[frontier]].sort_values(column)
         if len(front):
-            ax.step(front[column], front["coverage"], "k-", where="post", linewidth=1.2,
-                    label="Pareto frontier")
+            ax.step(
+                front[column], front["coverage"], "k-", where="post", linewidth=1.2, label="Pareto frontier"
+            )
             ax.set_xscale("log")
         ax.set_ylim(0, 1)
         ax.set_xlabel(label)
@@ -234,18 +297,42 @@ def selection_figure(selection: pd.DataFrame, dataset: str) -> Figure:
         rows = rows.sort_values("k")
         color = f"C{i}"
         same = np.allclose(rows["first_passing"], rows["coverage"], atol=1e-12)
-        left.plot(rows["k"], rows["coverage"], ":", color=color,
-                  label=f"{model}: coverage" + (" (= first passing the tests)" if same else ""))
+        left.plot(
+            rows["k"],
+            rows["coverage"],
+            ":",
+            color=color,
+            label=f"{model}: coverage" + (" (= first passing the tests)" if same else ""),
+        )
         abstained = float(rows["abstained"].iat[0])
-        left.plot(rows["k"], rows["majority_vote"], "o-", color=color, markersize=3,
-                  label=f"{model}: majority vote ({abstained:.1%} of samples abstain)")
+        left.plot(
+            rows["k"],
+            rows["majority_vote"],
+            "o-",
+            color=color,
+            markersize=3,
+            label=f"{model}: majority vote ({abstained:.1%} of samples abstain)",
+        )
         for column, style, label in SELECTORS:
             if (column == "first_passing" and same) or not rows[column].notna().any():
                 continue
-            left.plot(rows["k"], rows[column], style, color=color, markersize=4, linewidth=1,
-                      label=f"{model}: {label}")
-        right.plot(rows["k"], rows["gap"], "o-", color=color, markersize=3,
-                   label=f"{model}: {rows['verifier'].iat[0]} − majority vote")
+            left.plot(
+                rows["k"],
+                rows[column],
+                style,
+                color=color,
+                markersize=4,
+                linewidth=1,
+                label=f"{model}: {label}",
+            )
+        right.plot(
+            rows["k"],
+            rows["gap"],
+            "o-",
+            color=color,
+            markersize=3,
+            label=f"{model}: {rows['verifier'].iat[0]} − majority vote",
+        )
     judged = selection["judged_by"].iat[0] if len(selection) else "tests"
     for ax in (left, right):
         ax.set_xscale("log")
@@ -263,8 +350,9 @@ def selection_figure(selection: pd.DataFrame, dataset: str) -> Figure:
     return fig
 
 
-def verification_gap_figure(curves: pd.DataFrame, problems: pd.DataFrame,
-                            summary: pd.DataFrame, dataset: str) -> Figure:
+def verification_gap_figure(
+    curves: pd.DataFrame, problems: pd.DataFrame, summary: pd.DataFrame, dataset: str
+) -> Figure:
     """Setlur et al. 2025: per model, majority vote vs verifier-based accuracy against the
     expected output tokens (log axis, the largest common budget marked); per problem, the base
     policy's heterogeneity sigma_x against its anti-concentration c_x; per model, sigma_b and
@@ -280,27 +368,54 @@ def verification_gap_figure(curves: pd.DataFrame, problems: pd.DataFrame,
         if not len(rows):
             missing.append(model)
         else:
-            left.plot(rows["budget_tokens"], rows["coverage"], ":", color=color, linewidth=1,
-                      label=f"{model}: coverage")
-            left.plot(rows["budget_tokens"], rows["majority_vote"], "o-", color=color,
-                      markersize=3, label=f"{model}: majority vote (verifier-free)")
-            left.plot(rows["budget_tokens"], rows["verifier_based"], "s--", color=color,
-                      markersize=3, label=f"{model}: verifier-based")
+            left.plot(
+                rows["budget_tokens"],
+                rows["coverage"],
+                ":",
+                color=color,
+                linewidth=1,
+                label=f"{model}: coverage",
+            )
+            left.plot(
+                rows["budget_tokens"],
+                rows["majority_vote"],
+                "o-",
+                color=color,
+                markersize=3,
+                label=f"{model}: majority vote (verifier-free)",
+            )
+            left.plot(
+                rows["budget_tokens"],
+                rows["verifier_based"],
+                "s--",
+                color=color,
+                markersize=3,
+                label=f"{model}: verifier-based",
+            )
         part = problems[(problems["model"] == model) & problems["anti_concentration"].notna()]
-        middle.scatter(part["heterogeneity"], part["anti_concentration"], s=18, color=color,
-                       alpha=0.7, label=f"{model} ({len(part)} of "
-                       f"{int((problems['model'] == model).sum())} problems with σ_x > 0)")
+        middle.scatter(
+            part["heterogeneity"],
+            part["anti_concentration"],
+            s=18,
+            color=color,
+            alpha=0.7,
+            label=f"{model} ({len(part)} of {int((problems['model'] == model).sum())} problems with σ_x > 0)",
+        )
     if np.isfinite(common):
-        left.axvline(common, color="k", linewidth=0.8, linestyle="-.",
-                     label=f"largest common budget ({common:,.0f} tokens)")
+        left.axvline(
+            common,
+            color="k",
+            linewidth=0.8,
+            linestyle="-.",
+            label=f"largest common budget ({common:,.0f} tokens)",
+        )
     if len(curves) and np.isfinite(curves["budget_tokens"]).any():
         left.set_xscale("log")
         left.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         left.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
         left.xaxis.set_minor_formatter(NullFormatter())
     if missing:
-        left.text(0.02, 0.02, "no token counts: " + ", ".join(missing), fontsize=8,
-                  transform=left.transAxes)
+        left.text(0.02, 0.02, "no token counts: " + ", ".join(missing), fontsize=8, transform=left.transAxes)
     left.set_ylim(0, 1)
     left.set_xlabel("expected output tokens H = k x tokens per sample")
     left.set_ylabel("accuracy")
@@ -322,12 +437,20 @@ def verification_gap_figure(curves: pd.DataFrame, problems: pd.DataFrame,
         x = np.arange(3) + (i - (len(models) - 1) / 2) * width
         right.bar(x, np.nan_to_num(values), width=width, color=f"C{i}", label=model)
         for xi, value in zip(x, values, strict=True):
-            right.text(xi, np.nan_to_num(value), "n/a" if not np.isfinite(value) else
-                       f"{value:.2f}", ha="center", va="bottom", fontsize=7)
+            right.text(
+                xi,
+                np.nan_to_num(value),
+                "n/a" if not np.isfinite(value) else f"{value:.2f}",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
     right.set_xticks(range(3), names, fontsize=8)
     right.axhline(0, color="k", linewidth=0.8)
-    right.set_title("per model" + (f" (gap at {common:,.0f} tokens)" if np.isfinite(common)
-                                   else " (no common token budget)"))
+    right.set_title(
+        "per model"
+        + (f" (gap at {common:,.0f} tokens)" if np.isfinite(common) else " (no common token budget)")
+    )
     right.legend(fontsize=8)
     for ax in (left, middle, right):
         ax.grid(True, which="both", alpha=0.3)
@@ -342,13 +465,12 @@ def family_figure(coverage: pd.DataFrame, offsets: pd.DataFrame, dataset: str) -
     fig, axes = plt.subplots(len(families), 2, figsize=(11.0, 4.0 * len(families)), squeeze=False)
     for (left, right), family in zip(axes, families, strict=True):
         part = offsets[offsets["family"] == family]
-        members = (part.drop_duplicates("model").sort_values("params_billions")["model"].tolist())
+        members = part.drop_duplicates("model").sort_values("params_billions")["model"].tolist()
         for i, model in enumerate(members):
             curve = coverage[coverage["model"] == model].sort_values("k")
             left.plot(curve["k"], curve["coverage"], "o-", color=f"C{i}", markersize=3, label=model)
             rows = part[(part["model"] == model) & part["log10_offset"].notna()]
-            right.plot(rows["level"], rows["log10_offset"], "o-", color=f"C{i}", markersize=3,
-                       label=model)
+            right.plot(rows["level"], rows["log10_offset"], "o-", color=f"C{i}", markersize=3, label=model)
         left.set_xscale("log")
         left.set_ylim(0, 1)
         left.set_xlabel("samples k")
@@ -365,17 +487,14 @@ def family_figure(coverage: pd.DataFrame, offsets: pd.DataFrame, dataset: str) -
     return fig
 
 
-def style_figure(summary: pd.DataFrame, rules: pd.DataFrame, dataset: str,
-                 top: int = 10) -> Figure:
+def style_figure(summary: pd.DataFrame, rules: pd.DataFrame, dataset: str, top: int = 10) -> Figure:
     """Per model: mean lint findings per line of true vs false positives (bootstrap band,
     counts, p-value), and findings per 100 lines of the `top` rule codes in each group.
     A group without samples is named in the panel instead of drawn."""
     models = sorted(summary["model"].unique())
-    fig, axes = plt.subplots(max(len(models), 1), 2, figsize=(11.0, 4.0 * max(len(models), 1)),
-                             squeeze=False)
+    fig, axes = plt.subplots(max(len(models), 1), 2, figsize=(11.0, 4.0 * max(len(models), 1)), squeeze=False)
     if not models:
-        axes[0][0].text(0.5, 0.5, "no style tables", ha="center", va="center",
-                        transform=axes[0][0].transAxes)
+        axes[0][0].text(0.5, 0.5, "no style tables", ha="center", va="center", transform=axes[0][0].transAxes)
     colors = {"true_positive": "C2", "false_positive": "C3"}
     for (left, right), model in zip(axes, models, strict=False):
         part = summary[summary["model"] == model].set_index("group")
@@ -385,11 +504,23 @@ def style_figure(summary: pd.DataFrame, rules: pd.DataFrame, dataset: str,
                 left.text(x, 0, f"no {label}s", ha="center", va="bottom", rotation=90)
                 continue
             mean = row["mean_findings_per_line"]
-            left.bar(x, mean, color=colors.get(group, "C0"), alpha=0.8,
-                     yerr=[[mean - row["lower"]], [row["upper"] - mean]], capsize=4)
+            left.bar(
+                x,
+                mean,
+                color=colors.get(group, "C0"),
+                alpha=0.8,
+                yerr=[[mean - row["lower"]], [row["upper"] - mean]],
+                capsize=4,
+            )
             plural = "s" * (row["samples"] != 1)
-            left.text(x, row["upper"], f"{row['samples']} sample{plural}\n{row['lines']} lines",
-                      ha="center", va="bottom", fontsize=8)
+            left.text(
+                x,
+                row["upper"],
+                f"{row['samples']} sample{plural}\n{row['lines']} lines",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
         left.set_xticks(range(len(part)), [g.replace("_", " ") for g in part.index])
         left.set_xlim(-0.7, len(part) - 0.3)
         left.margins(y=0.25)
@@ -402,13 +533,17 @@ def style_figure(summary: pd.DataFrame, rules: pd.DataFrame, dataset: str,
         codes = found.groupby("rule")["findings"].sum().sort_values(ascending=False, kind="stable")
         codes = list(codes.index[:top])[::-1]
         if not codes:
-            right.text(0.5, 0.5, "no lint findings", ha="center", va="center",
-                       transform=right.transAxes)
+            right.text(0.5, 0.5, "no lint findings", ha="center", va="center", transform=right.transAxes)
         for i, group in enumerate(part.index):
             rows = found[found["group"] == group].set_index("rule")
             values = [100 * rows["findings_per_line"].get(code, 0.0) for code in codes]
-            right.barh(np.arange(len(codes)) + (i - 0.5) * 0.4, values, height=0.4,
-                       color=colors.get(group, f"C{i}"), label=group.replace("_", " "))
+            right.barh(
+                np.arange(len(codes)) + (i - 0.5) * 0.4,
+                values,
+                height=0.4,
+                color=colors.get(group, f"C{i}"),
+                label=group.replace("_", " "),
+            )
         names = found.drop_duplicates("rule").set_index("rule")["name"]
         right.set_yticks(range(len(codes)), [f"{code} {names[code]}" for code in codes], fontsize=7)
         right.set_xlabel("findings per 100 lines")

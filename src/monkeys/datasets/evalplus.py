@@ -35,6 +35,7 @@ def _arg(position: int, convert: Callable[[Any], Any]) -> Callable[[Args], Args]
         if position < len(out):
             out[position] = convert(out[position])
         return out
+
     return apply
 
 
@@ -47,6 +48,7 @@ def _then(*steps: Callable[[Args], Args]) -> Callable[[Args], Args]:
         for step in steps:
             args = step(args)
         return args
+
     return apply
 
 
@@ -56,10 +58,34 @@ def _set_or_empty_dict(value: Any) -> Any:
 
 
 _CONVERTERS: list[tuple[set[int], Callable[[Args], Args]]] = [
-    ({2, 116, 132, 143, 222, 261, 273, 394, 399, 421, 424, 429, 470, 560, 579, 596, 616, 630, 726,
-      740, 744, 809}, _every_arg(_tuple)),
-    ({63, 64, 70, 94, 120, 237, 272, 299, 400, 409, 417, 438, 473, 614, 780},
-     _every_arg(_items(_tuple))),
+    (
+        {
+            2,
+            116,
+            132,
+            143,
+            222,
+            261,
+            273,
+            394,
+            399,
+            421,
+            424,
+            429,
+            470,
+            560,
+            579,
+            596,
+            616,
+            630,
+            726,
+            740,
+            744,
+            809,
+        },
+        _every_arg(_tuple),
+    ),
+    ({63, 64, 70, 94, 120, 237, 272, 299, 400, 409, 417, 438, 473, 614, 780}, _every_arg(_items(_tuple))),
     ({75, 413, 444, 753}, _arg(0, _items(_tuple))),
     ({106, 750}, _arg(1, _tuple)),
     ({115}, _arg(0, _items(_set_or_empty_dict))),

@@ -32,28 +32,38 @@ class PromptError(MonkeysError, ValueError):
 # The first five problems of GSM8K's train split (openai/grade-school-math, MIT licence), as
 # upstream (its "Maila" typo included) less the <<calculator>> annotations.
 _GSM8K_SHOTS = [
-    ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
-     "in May. How many clips did Natalia sell altogether in April and May?",
-     "Natalia sold 48/2 = 24 clips in May.\nNatalia sold 48+24 = 72 clips altogether in April "
-     "and May.\n#### 72"),
-    ("Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. "
-     "How much did she earn?",
-     "Weng earns 12/60 = $0.2 per minute.\nWorking 50 minutes, she earned 0.2 x 50 = $10.\n#### 10"),
-    ("Betty is saving money for a new wallet which costs $100. Betty has only half of the money "
-     "she needs. Her parents decided to give her $15 for that purpose, and her grandparents twice "
-     "as much as her parents. How much more money does Betty need to buy the wallet?",
-     "In the beginning, Betty has only 100 / 2 = $50.\nBetty's grandparents gave her "
-     "15 * 2 = $30.\nThis means, Betty needs 100 - 50 - 30 - 15 = $5 more.\n#### 5"),
-    ("Julie is reading a 120-page book. Yesterday, she was able to read 12 pages and today, she "
-     "read twice as many pages as yesterday. If she wants to read half of the remaining pages "
-     "tomorrow, how many pages should she read?",
-     "Maila read 12 x 2 = 24 pages today.\nSo she was able to read a total of 12 + 24 = 36 pages "
-     "since yesterday.\nThere are 120 - 36 = 84 pages left to be read.\nSince she wants to read "
-     "half of the remaining pages tomorrow, then she should read 84/2 = 42 pages.\n#### 42"),
-    ("James writes a 3-page letter to 2 different friends twice a week.  How many pages does he "
-     "write a year?",
-     "He writes each friend 3*2=6 pages a week\nSo he writes 6*2=12 pages every week\nThat means "
-     "he writes 12*52=624 pages a year\n#### 624"),
+    (
+        "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
+        "in May. How many clips did Natalia sell altogether in April and May?",
+        "Natalia sold 48/2 = 24 clips in May.\nNatalia sold 48+24 = 72 clips altogether in April "
+        "and May.\n#### 72",
+    ),
+    (
+        "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. "
+        "How much did she earn?",
+        "Weng earns 12/60 = $0.2 per minute.\nWorking 50 minutes, she earned 0.2 x 50 = $10.\n#### 10",
+    ),
+    (
+        "Betty is saving money for a new wallet which costs $100. Betty has only half of the money "
+        "she needs. Her parents decided to give her $15 for that purpose, and her grandparents twice "
+        "as much as her parents. How much more money does Betty need to buy the wallet?",
+        "In the beginning, Betty has only 100 / 2 = $50.\nBetty's grandparents gave her "
+        "15 * 2 = $30.\nThis means, Betty needs 100 - 50 - 30 - 15 = $5 more.\n#### 5",
+    ),
+    (
+        "Julie is reading a 120-page book. Yesterday, she was able to read 12 pages and today, she "
+        "read twice as many pages as yesterday. If she wants to read half of the remaining pages "
+        "tomorrow, how many pages should she read?",
+        "Maila read 12 x 2 = 24 pages today.\nSo she was able to read a total of 12 + 24 = 36 pages "
+        "since yesterday.\nThere are 120 - 36 = 84 pages left to be read.\nSince she wants to read "
+        "half of the remaining pages tomorrow, then she should read 84/2 = 42 pages.\n#### 42",
+    ),
+    (
+        "James writes a 3-page letter to 2 different friends twice a week.  How many pages does he "
+        "write a year?",
+        "He writes each friend 3*2=6 pages a week\nSo he writes 6*2=12 pages every week\nThat means "
+        "he writes 12*52=624 pages a year\n#### 624",
+    ),
 ]
 
 GSM8K_5SHOT = "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in _GSM8K_SHOTS) + (
@@ -157,8 +167,9 @@ PRESET_STOPS: dict[str, tuple[str, ...]] = {
 }
 
 
-def stop_sequences(dataset_stop: list[str] | None, prompt: str | None, default_prompt: str,
-                   sampling_stop: list[str]) -> list[str]:
+def stop_sequences(
+    dataset_stop: list[str] | None, prompt: str | None, default_prompt: str, sampling_stop: list[str]
+) -> list[str]:
     """A dataset's stop sequences: its own `stop`, else its prompt preset's, else `sampling.stop`."""
     if dataset_stop is not None:
         return list(dataset_stop)

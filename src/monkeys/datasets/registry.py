@@ -161,11 +161,21 @@ def parse_humanevalplus_row(row: dict[str, Any], number: int) -> dict[str, Any]:
     _compiles(reference, "prompt + canonical_solution")
     judge = oracle("humaneval", row["entry_point"])
     problem["plus_test"] = reference_check(
-        reference, row["entry_point"], base + plus, atol=atol, oracle=judge,
-        note=f"HumanEval+ {row['task_id']}: {len(base)} base + {len(plus)} plus inputs")
+        reference,
+        row["entry_point"],
+        base + plus,
+        atol=atol,
+        oracle=judge,
+        note=f"HumanEval+ {row['task_id']}: {len(base)} base + {len(plus)} plus inputs",
+    )
     contract = row.get("contract") if isinstance(row.get("contract"), str) else None
-    problem["metadata"] = _metadata(atol=atol, num_base_inputs=len(base), num_plus_inputs=len(plus),
-                                    contract=contract, oracle=judge if judge != "exact" else None)
+    problem["metadata"] = _metadata(
+        atol=atol,
+        num_base_inputs=len(base),
+        num_plus_inputs=len(plus),
+        contract=contract,
+        oracle=judge if judge != "exact" else None,
+    )
     return problem
 
 
@@ -253,8 +263,9 @@ def parse_mbpp_row(row: dict[str, Any], number: int) -> dict[str, Any]:
     problem = _mbpp_common(row, row["text"], setup if isinstance(setup, str) else "")
     challenge = row.get("challenge_test_list") or []
     if challenge:
-        problem["metadata"] = json.dumps({**json.loads(problem["metadata"]),
-                                          "challenge_test_list": challenge}, sort_keys=True)
+        problem["metadata"] = json.dumps(
+            {**json.loads(problem["metadata"]), "challenge_test_list": challenge}, sort_keys=True
+        )
     return problem
 
 
@@ -302,10 +313,20 @@ def parse_mbppplus_row(row: dict[str, Any], number: int) -> dict[str, Any]:
         "test": test,
         "canonical_solution": code,
         "plus_test": reference_check(
-            prompt + code, row["entry_point"], base + plus, atol=atol, oracle=judge,
-            note=f"MBPP+ {row['task_id']}: {len(base)} base + {len(plus)} plus inputs"),
-        "metadata": _metadata(atol=atol, num_base_inputs=len(base), num_plus_inputs=len(plus),
-                              contract=contract, oracle=judge if judge != "exact" else None),
+            prompt + code,
+            row["entry_point"],
+            base + plus,
+            atol=atol,
+            oracle=judge,
+            note=f"MBPP+ {row['task_id']}: {len(base)} base + {len(plus)} plus inputs",
+        ),
+        "metadata": _metadata(
+            atol=atol,
+            num_base_inputs=len(base),
+            num_plus_inputs=len(plus),
+            contract=contract,
+            oracle=judge if judge != "exact" else None,
+        ),
     }
 
 
@@ -356,7 +377,7 @@ def parse_math_row(row: dict[str, Any], number: int) -> dict[str, Any]:
     path = str(row.get("_path") or "")
     for split in ("test/", "train/"):  # "MATH/test/algebra/1.json" -> "test/algebra/1.json"
         if split in path:
-            path = path[path.index(split):]
+            path = path[path.index(split) :]
             break
     problem_id = row.get("unique_id") or path or f"MATH/{number - 1}"
     subject = row.get("subject") or row.get("type")
@@ -426,10 +447,13 @@ def parse_codecontests_row(row: dict[str, Any], number: int) -> dict[str, Any]:
         "canonical_solution": reference,
         "time_limit_s": _time_limit(row),
         "metadata": _metadata(
-            source=row.get("source"), difficulty=row.get("difficulty"),
-            cf_rating=row.get("cf_rating"), cf_tags=row.get("cf_tags") or None,
+            source=row.get("source"),
+            difficulty=row.get("difficulty"),
+            cf_rating=row.get("cf_rating"),
+            cf_tags=row.get("cf_tags") or None,
             memory_limit_bytes=row.get("memory_limit_bytes"),
-            input_file=input_file or None, output_file=output_file or None,
+            input_file=input_file or None,
+            output_file=output_file or None,
             num_tests={g: len(t) for g, t in groups.items()},
         ),
     }
@@ -541,8 +565,14 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 _DEFAULTS: dict[str, Any] = {
-    "prompt": "", "entry_point": "", "test": "", "canonical_solution": "", "plus_test": "",
-    "answer": "", "time_limit_s": math.nan, "metadata": "{}",
+    "prompt": "",
+    "entry_point": "",
+    "test": "",
+    "canonical_solution": "",
+    "plus_test": "",
+    "answer": "",
+    "time_limit_s": math.nan,
+    "metadata": "{}",
 }
 
 
@@ -556,12 +586,14 @@ class Normalised:
 
 def skipped_frame(dataset: str, skipped: list[tuple[int, str, str]]) -> pd.DataFrame:
     """The skipped-rows table (monkeys.tables.datasets.SKIPPED_ROWS)."""
-    return pd.DataFrame({
-        "dataset": pd.Series([dataset] * len(skipped), dtype=object),
-        "row": pd.Series([s[0] for s in skipped], dtype="int64"),
-        "problem_id": pd.Series([s[1] for s in skipped], dtype=object),
-        "reason": pd.Series([s[2] for s in skipped], dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "dataset": pd.Series([dataset] * len(skipped), dtype=object),
+            "row": pd.Series([s[0] for s in skipped], dtype="int64"),
+            "problem_id": pd.Series([s[1] for s in skipped], dtype=object),
+            "reason": pd.Series([s[2] for s in skipped], dtype=object),
+        }
+    )
 
 
 def _row_label(row: dict[str, Any] | RowError) -> str:
@@ -599,16 +631,20 @@ def normalise_rows(
             problems.append({**problem, "_position": position})
     if skipped and not allow_skip:
         shown = "; ".join(
-            f"line {n} of {raw.source} is not JSON" if r.startswith("is not JSON")
-            else f"row {n} {r}{f' (id {label})' if label else ''}" for n, label, r in skipped[:20])
+            f"line {n} of {raw.source} is not JSON"
+            if r.startswith("is not JSON")
+            else f"row {n} {r}{f' (id {label})' if label else ''}"
+            for n, label, r in skipped[:20]
+        )
         more = f" (and {len(skipped) - 20} more)" if len(skipped) > 20 else ""
         raise DatasetError(
             f"{name}: {len(skipped)} malformed row(s) in {raw.source}: {shown}{more}. "
             f"Fix the source, or set `allow_skip: true` for the dataset to skip them"
         )
     if not problems:
-        raise DatasetError(f"{name}: {raw.source} holds no problems"
-                           + (f" ({len(skipped)} rows skipped)" if skipped else ""))
+        raise DatasetError(
+            f"{name}: {raw.source} holds no problems" + (f" ({len(skipped)} rows skipped)" if skipped else "")
+        )
     frame = pd.DataFrame(problems)
     for column, default in _DEFAULTS.items():
         if column not in frame.columns:
@@ -625,8 +661,9 @@ def normalise_rows(
     ]
     frame["metadata"] = [
         _with_origin(m, pos if spec.whole_split else None, text, prompt)
-        for m, pos, text, prompt in zip(frame["metadata"], frame.pop("_position"), statements,
-                                        frame["prompt"], strict=True)
+        for m, pos, text, prompt in zip(
+            frame["metadata"], frame.pop("_position"), statements, frame["prompt"], strict=True
+        )
     ]
     frame.insert(0, "dataset", name)
     frame["source"] = raw.source
@@ -635,8 +672,14 @@ def normalise_rows(
     frame["time_limit_s"] = frame["time_limit_s"].astype(float)
     if template.name != "plain":
         frame["metadata"] = [
-            json.dumps({**json.loads(m), "prompt_template": template.name,
-                        "prompt_template_sha256": template.sha256}, sort_keys=True)
+            json.dumps(
+                {
+                    **json.loads(m),
+                    "prompt_template": template.name,
+                    "prompt_template_sha256": template.sha256,
+                },
+                sort_keys=True,
+            )
             for m in frame["metadata"]
         ]
     return Normalised(frame[PROBLEMS.names].reset_index(drop=True), skipped_frame(name, skipped))

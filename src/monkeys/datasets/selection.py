@@ -16,8 +16,9 @@ class DatasetError(MonkeysError, ValueError):
 FROM_IMPORT = "from_import"
 
 
-def select_problems(problems: pd.DataFrame, ids: list[str] | str | None, limit: int | None,
-                    imported: list[str] | None = None) -> pd.DataFrame:
+def select_problems(
+    problems: pd.DataFrame, ids: list[str] | str | None, limit: int | None, imported: list[str] | None = None
+) -> pd.DataFrame:
     """The configured subset: the listed ids in their order (or all), then the first `limit`.
 
     `ids` "from_import" takes `imported` (the problems the imports hold, see
@@ -28,8 +29,10 @@ def select_problems(problems: pd.DataFrame, ids: list[str] | str | None, limit: 
         if ids != FROM_IMPORT:
             raise DatasetError(f"problems must be a list of ids or {FROM_IMPORT!r}, not {ids!r}")
         if imported is not None and not imported:
-            raise DatasetError(f"problems: {FROM_IMPORT}, but the imports hold none of dataset "
-                               f"{problems['dataset'].iat[0]!r}'s problems")
+            raise DatasetError(
+                f"problems: {FROM_IMPORT}, but the imports hold none of dataset "
+                f"{problems['dataset'].iat[0]!r}'s problems"
+            )
         ids = imported
     if ids:
         known = set(problems["problem_id"])

@@ -129,8 +129,9 @@ def _archive_rows(data: bytes, where: str) -> tuple[bytes, int]:
     rows: list[dict[str, Any]] = []
     count = 0
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        members = sorted((m for m in tar.getmembers() if m.isfile() and _is_data_file(m.name)),
-                         key=lambda m: m.name)
+        members = sorted(
+            (m for m in tar.getmembers() if m.isfile() and _is_data_file(m.name)), key=lambda m: m.name
+        )
         for member in members:
             fh = tar.extractfile(member)
             assert fh is not None
@@ -198,9 +199,7 @@ def read_source(spec: dict[str, Any]) -> RawData:
             ) from None
         where = spec["url"]
     else:
-        raise SourceError(
-            f"unknown dataset source {spec!r}: use package+resource, path, url+sha256 or hf"
-        )
+        raise SourceError(f"unknown dataset source {spec!r}: use package+resource, path, url+sha256 or hf")
     content = _decompress(raw)
     digest = _check(where, spec.get("sha256"), raw, content)
     return RawData(data=_to_jsonl(content, where), source=where, sha256=digest)
@@ -259,10 +258,12 @@ def _read_hf(spec: dict[str, Any]) -> RawData:
             f"download it elsewhere and use a path source"
         ) from None
     data = rows_to_jsonl(dataset.to_list())
-    where = (f"hf:{Path(ident).resolve() if local else ident}"
-             f"{'@' + revision if revision and not local else ''}"
-             f"{'/' + spec['name'] if spec.get('name') else ''}[{kwargs['split']}]"
-             f" (datasets=={datasets.__version__})")
+    where = (
+        f"hf:{Path(ident).resolve() if local else ident}"
+        f"{'@' + revision if revision and not local else ''}"
+        f"{'/' + spec['name'] if spec.get('name') else ''}[{kwargs['split']}]"
+        f" (datasets=={datasets.__version__})"
+    )
     digest = _sha(data)
     if spec.get("sha256") and spec["sha256"] != digest:
         raise SourceError(f"{where}: sha256 of its rows is {digest}, expected {spec['sha256']}")

@@ -74,8 +74,15 @@ PREIMPORTS = (
 )  # fmt: skip
 
 
-def _judge_child(job: dict[str, Any], code: dict[str, Any], fds: dict[str, int], nonce: str,
-                 start: float, ctx: dict[str, Any], memory: tuple[int, int] | None) -> NoReturn:
+def _judge_child(
+    job: dict[str, Any],
+    code: dict[str, Any],
+    fds: dict[str, int],
+    nonce: str,
+    start: float,
+    ctx: dict[str, Any],
+    memory: tuple[int, int] | None,
+) -> NoReturn:
     """The judge's process: no candidate code runs here (see monkeys.execution.judge)."""
     exit_code = SETUP_FAILED_EXIT
     try:
@@ -123,7 +130,7 @@ def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) ->
     it and its pool starts a fresh one, so no later candidate runs on a poisoned scratch space.
     """
     judged = job.get("test_at") is not None and bool(job.get("check"))
-    key = (job.get("prompt", ""), job["source"][int(job["test_at"]):]) if judged else None
+    key = (job.get("prompt", ""), job["source"][int(job["test_at"]) :]) if judged else None
     answer = _attempt(job, limits, ctx, judged=judged and key not in ctx["unreplayable"])
     if answer is None:  # the judge cannot replay these tests: the harness decides, here on
         ctx["unreplayable"].add(key)
@@ -131,14 +138,20 @@ def run_job(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any]) ->
     assert answer is not None
     if "retire" in ctx:
         failure = ctx["retire"]
-        answer = {**answer, "status": "crashed", "error_type": "cleanup failed",
-                  "detail": tail(f"{failure}; this fork server is replaced\n{answer['detail']}"),
-                  "cases": None, "cases_complete": False, "behaviour": None, "retire": failure}
+        answer = {
+            **answer,
+            "status": "crashed",
+            "error_type": "cleanup failed",
+            "detail": tail(f"{failure}; this fork server is replaced\n{answer['detail']}"),
+            "cases": None,
+            "cases_complete": False,
+            "behaviour": None,
+            "retire": failure,
+        }
     return answer
 
 
-def _attempt(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any],
-             judged: bool) -> dict | None:
+def _attempt(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any], judged: bool) -> dict | None:
     """One run and the cleanup after it; None when the judge could not replay the job."""
     try:
         answer = _run_candidate(job, limits, ctx, judged)
@@ -155,9 +168,15 @@ def _attempt(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any],
 
 
 def _server_error(exc: BaseException) -> dict[str, Any]:
-    return {"status": "crashed", "error_type": "fork server",
-            "detail": tail(f"fork server error: {exc!r}"), "runtime_s": 0.0,
-            "phase": "", "cases": None, "cases_complete": False}
+    return {
+        "status": "crashed",
+        "error_type": "fork server",
+        "detail": tail(f"fork server error: {exc!r}"),
+        "runtime_s": 0.0,
+        "phase": "",
+        "cases": None,
+        "cases_complete": False,
+    }
 
 
 def _compiled(ctx: dict[str, Any], text: str, name: str) -> Any:
@@ -179,16 +198,19 @@ def _judge_code(job: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any] | No
     """The judge's compiled trusted parts, or None when they do not compile."""
     source = job["source"]
     test_at = int(job["test_at"])
-    code = {"prompt": _compiled(ctx, job.get("prompt", ""), "<prompt>"),
-            "test": _compiled(ctx, source[test_at:], "<tests>"),
-            "cases": _compiled(ctx, job["cases"], "<tests>") if job.get("cases") else None}
+    code = {
+        "prompt": _compiled(ctx, job.get("prompt", ""), "<prompt>"),
+        "test": _compiled(ctx, source[test_at:], "<tests>"),
+        "cases": _compiled(ctx, job["cases"], "<tests>") if job.get("cases") else None,
+    }
     if code["prompt"] is None or code["test"] is None:
         return None
     return code
 
 
-def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any],
-                   judged: bool = False) -> dict | None:
+def _run_candidate(
+    job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, Any], judged: bool = False
+) -> dict | None:
     """Run one job in a jailed child (and, `judged`, the judge beside it); the answer as a
     dict, or None when the judge could not replay the job.
 
@@ -220,8 +242,7 @@ def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, A
         while vfd in ctx["keep_fds"] or vfd == verdict_w:
             vfd = 100 + int.from_bytes(os.urandom(2), "big") % (top - 100)
     start = time.monotonic()
-    plan: dict[str, Any] = {"vfd": vfd, "rlimits": ctx["rlimits"][key], "start": start,
-                            "cases_code": None}
+    plan: dict[str, Any] = {"vfd": vfd, "rlimits": ctx["rlimits"][key], "start": start, "cases_code": None}
     own: list[int] = []  # the server's ends of the judge's pipes
     judge_pid = -1
     if code is not None:
@@ -233,10 +254,20 @@ def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, A
             memory = (2 * memory[0], 2 * memory[1])  # it holds the reference's outputs too
         judge_pid = os.fork()
         if judge_pid == 0:
-            _judge_child(job, code, {"requests": requests_w, "answers": answers_r,
-                                     "verdict": verdict_w}, nonce, start, ctx, memory)
-        plan.update(serve=(requests_r, answers_w), test_code=code["test"],
-                    close=close_ranges({*ctx["keep_fds"], requests_r, answers_w}))
+            _judge_child(
+                job,
+                code,
+                {"requests": requests_w, "answers": answers_r, "verdict": verdict_w},
+                nonce,
+                start,
+                ctx,
+                memory,
+            )
+        plan.update(
+            serve=(requests_r, answers_w),
+            test_code=code["test"],
+            close=close_ranges({*ctx["keep_fds"], requests_r, answers_w}),
+        )
         pid = os.fork()
         if pid == 0:
             candidate_child(job, plan, capture_w, -1, ctx, nonce)
@@ -252,8 +283,17 @@ def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, A
     os.close(capture_w)
     os.close(verdict_w)
 
-    watch = _watch(pid, judge_pid, capture_r, verdict_r, start, timeout, cpu_limit, cap,
-                   bool(job.get("cases")) or judge_pid > 0)
+    watch = _watch(
+        pid,
+        judge_pid,
+        capture_r,
+        verdict_r,
+        start,
+        timeout,
+        cpu_limit,
+        cap,
+        bool(job.get("cases")) or judge_pid > 0,
+    )
     output, total, verdict, verdict_at, end, timed_out, wait_status, judge_status = watch
     text = output.decode("utf-8", "replace")
     if total > cap:
@@ -263,11 +303,18 @@ def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, A
     if judge_pid > 0 and not timed_out:
         if os.WIFEXITED(judge_status) and os.WEXITSTATUS(judge_status) == _judge.UNREPLAYABLE:
             return None
-        if report is None and not (os.WIFEXITED(judge_status)
-                                   and os.WEXITSTATUS(judge_status) == _judge.CANDIDATE_GONE):
-            return {"status": "crashed", "error_type": "judge", "runtime_s": end - start,
-                    "phase": "", "cases": None, "cases_complete": False,
-                    "detail": tail(f"the judge failed ({describe_exit(judge_status)})\n{text}")}
+        if report is None and not (
+            os.WIFEXITED(judge_status) and os.WEXITSTATUS(judge_status) == _judge.CANDIDATE_GONE
+        ):
+            return {
+                "status": "crashed",
+                "error_type": "judge",
+                "runtime_s": end - start,
+                "phase": "",
+                "cases": None,
+                "cases_complete": False,
+                "detail": tail(f"the judge failed ({describe_exit(judge_status)})\n{text}"),
+            }
     if report is not None:
         runtime = min(max(report["elapsed"], 0.0), (verdict_at or end) - start)
         detail = text if report["status"] == "passed" else f"{text}\n{report['traceback']}"
@@ -283,15 +330,32 @@ def _run_candidate(job: dict[str, Any], limits: dict[str, Any], ctx: dict[str, A
         }
     base = {"runtime_s": end - start, "phase": "", "cases": None, "cases_complete": False}
     if timed_out:
-        return {"status": "timeout", "error_type": "",
-                "detail": tail(f"timed out after {timeout:g}s\n{text}"), **base}
+        return {
+            "status": "timeout",
+            "error_type": "",
+            "detail": tail(f"timed out after {timeout:g}s\n{text}"),
+            **base,
+        }
     why = "malformed verdict" if verdict else "no verdict"
-    return {"status": "crashed", "error_type": how,
-            "detail": tail(f"candidate died with {why} ({how})\n{text}"), **base}
+    return {
+        "status": "crashed",
+        "error_type": how,
+        "detail": tail(f"candidate died with {why} ({how})\n{text}"),
+        **base,
+    }
 
 
-def _watch(pid: int, judge_pid: int, capture_r: int, verdict_r: int, start: float,
-           timeout: float, cpu_limit: float | None, cap: int, verdict_live: bool) -> tuple:
+def _watch(
+    pid: int,
+    judge_pid: int,
+    capture_r: int,
+    verdict_r: int,
+    start: float,
+    timeout: float,
+    cpu_limit: float | None,
+    cap: int,
+    verdict_live: bool,
+) -> tuple:
     """Wait until the job ends (the judge's exit when judged, else the candidate's) or its
     limits are spent; kill what is left; collect output and verdict lines.
 
@@ -416,8 +480,7 @@ def main() -> None:
     tempfile.tempdir = workdir
     soft_nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     libc = load_libc()
-    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                           ctypes.c_ulong]
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     ctx: dict[str, Any] = {
         "home": home,
         "workdir": workdir,

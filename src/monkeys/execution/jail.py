@@ -66,11 +66,10 @@ def try_prctl(option: int, arg: int) -> bool:
         return False
 
 
-
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> None:
     if flags & _MS_REMOUNT and not flags & _MS_BIND:
         raise AssertionError("refusing a superblock remount: it would change the host's mount")
-    enc = (lambda s: None if s is None else s.encode())  # noqa: E731
+    enc = lambda s: None if s is None else s.encode()  # noqa: E731
     if load_libc().mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
@@ -103,9 +102,10 @@ def _needed_dirs(home: str) -> list[str]:
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, here}
     candidates.update(p for p in sys.path if p)
-    real = sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)} | {
-        os.path.abspath(p) for p in candidates if os.path.isdir(p)
-    })
+    real = sorted(
+        {os.path.realpath(p) for p in candidates if os.path.isdir(p)}
+        | {os.path.abspath(p) for p in candidates if os.path.isdir(p)}
+    )
     out: list[str] = []
     for path in real:
         if path == "/" or any(path == o or path.startswith(o + "/") for o in out):

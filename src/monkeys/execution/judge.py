@@ -168,8 +168,7 @@ class Candidate:
         try:
             answer = decode(body)
         except MemoryError:
-            raise Unserializable("the candidate's answer does not fit in the judge's memory") \
-                from None
+            raise Unserializable("the candidate's answer does not fit in the judge's memory") from None
         except ValueFormError:
             raise self._lost() from None
         if not (isinstance(answer, list) and len(answer) >= 2 and answer[0] == call):
@@ -183,8 +182,10 @@ class Candidate:
             raise CandidateBusy("the candidate has not answered an earlier call")
         self._calls += 1
         try:
-            body = _dumps([self._calls, to_form(list(args), strict=True),
-                               to_form(kwargs, strict=True)], separators=(",", ":"))
+            body = _dumps(
+                [self._calls, to_form(list(args), strict=True), to_form(kwargs, strict=True)],
+                separators=(",", ":"),
+            )
         except (ValueFormError, TypeError, ValueError, RecursionError) as exc:
             raise Unreplayable(f"an argument has no form: {exc}") from None
         try:
@@ -261,18 +262,17 @@ def exception_answer(call: int, exc: BaseException) -> bytes:
     and its trace."""
     try:
         kind = type(exc)
-        names = [kind.__name__] + [k.__name__ for k in kind.__mro__[1:]
-                                   if k.__module__ == "builtins"]
+        names = [kind.__name__] + [k.__name__ for k in kind.__mro__[1:] if k.__module__ == "builtins"]
         message = str(exc)[:DETAIL_CHARS]
         trace = "".join(traceback.format_exception(kind, exc, _frames(exc.__traceback__)))
     except BaseException:  # noqa: BLE001 - a hostile exception: its name is enough
         names, message, trace = ["CandidateError"], "", ""
-    return _dumps([call, "x", [str(n)[:100] for n in names], message, trace[-DETAIL_CHARS:]],
-                      separators=(",", ":")).encode()
+    return _dumps(
+        [call, "x", [str(n)[:100] for n in names], message, trace[-DETAIL_CHARS:]], separators=(",", ":")
+    ).encode()
 
 
-def judge(job: dict[str, Any], code: dict[str, Any], fds: dict[str, int], nonce: str,
-          start: float) -> int:
+def judge(job: dict[str, Any], code: dict[str, Any], fds: dict[str, int], nonce: str, start: float) -> int:
     """Run the tests against the candidate's answers; write the verdict lines to fds["verdict"].
 
     `code` holds the compiled trusted parts ("prompt", "test", optionally "cases"). Returns
@@ -338,16 +338,15 @@ def _trace(exc: BaseException) -> str:
     """The tests' traceback, then the candidate's own when the exception came from it."""
     tb = _frames(exc.__traceback__)
     frames = traceback.extract_tb(tb)
-    kept = traceback.StackSummary.from_list(
-        [f for f in frames if f.filename not in _OWN_FILES])
-    text = ("Traceback (most recent call last):\n" + "".join(kept.format()) if kept else "") \
-        + "".join(traceback.format_exception_only(type(exc), exc))
+    kept = traceback.StackSummary.from_list([f for f in frames if f.filename not in _OWN_FILES])
+    text = ("Traceback (most recent call last):\n" + "".join(kept.format()) if kept else "") + "".join(
+        traceback.format_exception_only(type(exc), exc)
+    )
     remote = getattr(exc, "__monkeys_trace__", "")
     return f"{text}\nin the candidate:\n{remote}" if remote else text
 
 
-def _run_cases(cases: Any, namespace: dict[str, Any], candidate: Candidate, write: int,
-               nonce: str) -> None:
+def _run_cases(cases: Any, namespace: dict[str, Any], candidate: Candidate, write: int, nonce: str) -> None:
     """The per-test pass: each top-level assertion of check() on its own, and the digest of
     what the candidate answered (monkeys.execution.programs)."""
     digest = hashlib.blake2b(digest_size=8)

@@ -48,8 +48,9 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def server_env(home: str, disk_mb: int = 64, isolate: bool = True,
-               cpus: Collection[int] = ()) -> dict[str, str]:
+def server_env(
+    home: str, disk_mb: int = 64, isolate: bool = True, cpus: Collection[int] = ()
+) -> dict[str, str]:
     """The whole environment of a fork server (and so of its candidates).
 
     `cpus`: the CPUs the server pins itself (and so its candidates) to, as MONKEYS_CPUS; () for
@@ -95,16 +96,30 @@ def worker_cpus(workers: int, allowed: Collection[int] | None = None) -> list[li
 
 
 def crashed_answer(why: str, runtime: float = 0.0) -> dict[str, Any]:
-    return {"status": "crashed", "error_type": "fork server", "detail": why[-DETAIL_CHARS:],
-            "runtime_s": runtime, "phase": "", "cases": None, "cases_complete": False}
+    return {
+        "status": "crashed",
+        "error_type": "fork server",
+        "detail": why[-DETAIL_CHARS:],
+        "runtime_s": runtime,
+        "phase": "",
+        "cases": None,
+        "cases_complete": False,
+    }
 
 
 class _Server:
     def __init__(self, command: Sequence[str], env: dict[str, str], home: str, slot: int) -> None:
         self.slot = slot
         self.stderr = tempfile.TemporaryFile(dir=home)
-        self.proc = subprocess.Popen(list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, env=env, cwd=home, bufsize=0)
+        self.proc = subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=env,
+            cwd=home,
+            bufsize=0,
+        )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdin = self.proc.stdin.fileno()
         self.stdout = self.proc.stdout.fileno()
@@ -174,8 +189,7 @@ def run_pool(
 
     def start() -> None:
         slot = free.popleft()
-        server = _Server(command, server_env(homes[slot], disk_mb, cpus=cpus[slot]), homes[slot],
-                         slot)
+        server = _Server(command, server_env(homes[slot], disk_mb, cpus=cpus[slot]), homes[slot], slot)
         servers.append(server)
         sel.register(server.stdout, selectors.EVENT_READ, server)
 
@@ -198,8 +212,7 @@ def run_pool(
             job, limits = requests[pending[0]]
             frame = encode_frame({"job": job, "limits": limits})
             ahead = sum(server.sizes) - (server.sizes[0] if server.sizes else 0)  # maybe unread
-            if server.queue and (ahead + len(frame) > PIPE_AHEAD_BYTES
-                                 or len(pending) < len(servers)):
+            if server.queue and (ahead + len(frame) > PIPE_AHEAD_BYTES or len(pending) < len(servers)):
                 break
             server.queue.append(pending.popleft())
             server.sizes.append(len(frame))
@@ -221,9 +234,13 @@ def run_pool(
         if server.job is not None:
             server.queue.popleft()
             server.sizes.popleft()
-            on_answer(server.job, crashed_answer(
-                f"fork server {why} while running this program; restarted\n{tail}",
-                time.monotonic() - server.job_started))
+            on_answer(
+                server.job,
+                crashed_answer(
+                    f"fork server {why} while running this program; restarted\n{tail}",
+                    time.monotonic() - server.job_started,
+                ),
+            )
             left -= 1
         pending.extendleft(reversed(server.queue))  # queued behind it, never started
         server.queue.clear()
@@ -312,16 +329,19 @@ def run_remote(
     answered: set[int] = set()
     hellos: list[dict[str, Any]] = []
     err = tempfile.TemporaryFile()
-    proc = subprocess.Popen(list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=err, bufsize=0)
+    proc = subprocess.Popen(
+        list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, bufsize=0
+    )
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin.fileno(), proc.stdout.fileno()
     longest = max((float(limits["timeout_s"]) for _, limits in requests), default=1.0)
 
     def feed() -> None:
         try:
-            write_frame(stdin, {"workers": int(workers), "count": len(requests), "disk_mb": disk_mb,
-                                "homes": list(homes)})
+            write_frame(
+                stdin,
+                {"workers": int(workers), "count": len(requests), "disk_mb": disk_mb, "homes": list(homes)},
+            )
             for index, (job, limits) in enumerate(requests):
                 write_frame(stdin, {"id": index, "job": job, "limits": limits})
         except OSError:

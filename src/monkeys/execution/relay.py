@@ -37,7 +37,7 @@ def main() -> int:
     workers = max(1, int(header["workers"]))
     homes = [str(h) for h in header.get("homes") or []]
     for shared in ("/tmp", "/dev/mqueue", "/dev/shm", *homes):  # in the container: candidates
-        try:                                                     # may leave nothing there
+        try:  # may leave nothing there
             os.chmod(shared, 0o711)
         except OSError:
             pass

@@ -36,8 +36,10 @@ def behaviour_text(value: Any, depth: int = 0, budget: list[int] | None = None) 
                 return f"<{kind.__name__}>"
             budget[0] -= 1
             if isinstance(value, dict):
-                items = sorted(f"{behaviour_text(k, depth + 1, budget)}:"
-                               f"{behaviour_text(v, depth + 1, budget)}" for k, v in value.items())
+                items = sorted(
+                    f"{behaviour_text(k, depth + 1, budget)}:{behaviour_text(v, depth + 1, budget)}"
+                    for k, v in value.items()
+                )
             else:
                 items = [behaviour_text(v, depth + 1, budget) for v in value]
                 if isinstance(value, (set, frozenset)):

@@ -35,8 +35,7 @@ from monkeys.execution.reports import DETAIL_CHARS
 
 STATUSES = ("passed", "failed", "timeout", "error", "crashed")
 
-__all__ = ["STATUSES", "Isolation", "Limits", "Outcome", "Program", "SandboxUnavailable",
-           "run_programs"]
+__all__ = ["STATUSES", "Isolation", "Limits", "Outcome", "Program", "SandboxUnavailable", "run_programs"]
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,9 @@ class Outcome:
 def _to_outcome(answer: dict[str, Any], program: Program) -> Outcome:
     status = answer.get("status")
     if status not in STATUSES:
-        return Outcome("crashed", "fork server",
-                       f"bad answer from fork server: {answer!r}"[:DETAIL_CHARS], 0.0)
+        return Outcome(
+            "crashed", "fork server", f"bad answer from fork server: {answer!r}"[:DETAIL_CHARS], 0.0
+        )
     failed_tests: tuple[int, ...] | None = None
     n = program.num_cases
     if n and status == "passed":
@@ -106,8 +106,7 @@ def _to_outcome(answer: dict[str, Any], program: Program) -> Outcome:
         runtime_s=float(answer.get("runtime_s", 0.0)),
         failed_tests=failed_tests,
         behaviour=answer.get("behaviour") if answer.get("cases_complete") else None,
-        decided_by=str(answer.get("decided_by", "")) if status in ("passed", "failed", "error")
-        else "",
+        decided_by=str(answer.get("decided_by", "")) if status in ("passed", "failed", "error") else "",
     )
 
 
@@ -173,8 +172,13 @@ def run_programs(
     return [outcomes[i] for i in order]
 
 
-def _execute(requests: list[tuple[dict, dict]], workers: int, isolation: Isolation,
-             on_answer: Any, unique: Sequence[tuple[Program, Limits]]) -> list[dict[str, Any]]:
+def _execute(
+    requests: list[tuple[dict, dict]],
+    workers: int,
+    isolation: Isolation,
+    on_answer: Any,
+    unique: Sequence[tuple[Program, Limits]],
+) -> list[dict[str, Any]]:
     workers = max(1, min(int(workers), len(requests)))
     if isolation.in_container:
         check_image(isolation)
@@ -182,18 +186,25 @@ def _execute(requests: list[tuple[dict, dict]], workers: int, isolation: Isolati
         procs = max(lim.max_processes for _, lim in unique)
         command, name = container_command(isolation, workers, memory, procs)
         homes = worker_homes(workers) if isolation.level != "apptainer" else []
-        hellos, _ = run_remote(requests, workers, on_answer, command=command,
-                               startup_timeout_s=isolation.startup_timeout_s,
-                               disk_mb=isolation.disk_mb, homes=homes,
-                               stop=lambda: stop_container(isolation, name))
+        hellos, _ = run_remote(
+            requests,
+            workers,
+            on_answer,
+            command=command,
+            startup_timeout_s=isolation.startup_timeout_s,
+            disk_mb=isolation.disk_mb,
+            homes=homes,
+            stop=lambda: stop_container(isolation, name),
+        )
         return hellos
     home = tempfile.mkdtemp(prefix="monkeys-sandbox-")
     os.chmod(home, 0o711)  # candidates reach their own dir in it, but cannot list it
     try:
         command = bubblewrap_command(home) if isolation.level == "bubblewrap" else None
         try:
-            return run_pool(requests, workers, on_answer, home=home, command=command,
-                            disk_mb=isolation.disk_mb)
+            return run_pool(
+                requests, workers, on_answer, home=home, command=command, disk_mb=isolation.disk_mb
+            )
         except PoolError as exc:
             raise PoolError(f"{exc} (isolation {isolation.level!r})") from None
     finally:

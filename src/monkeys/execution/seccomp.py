@@ -24,8 +24,12 @@ from monkeys.execution.jail import (
 
 
 class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
-                ("k", ctypes.c_uint32)]
+    _fields_ = [
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint32),
+    ]
 
 
 class _SockFprog(ctypes.Structure):
@@ -42,9 +46,17 @@ _SYSCALLS = {
                 "io_uring_enter": 426, "io_uring_register": 427, "bpf": 280, "userfaultfd": 282},
 }  # fmt: skip
 # What the filter refuses, by the name the ready frame reports (probed, see probe_filter).
-FILTER_DEFENCES = ("foreign ABIs", "sched_setaffinity", "sockets but AF_INET/AF_INET6",
-                   "socketpairs but AF_UNIX stream", "user namespaces", "clone3 (ENOSYS)",
-                   "io_uring", "bpf", "userfaultfd")
+FILTER_DEFENCES = (
+    "foreign ABIs",
+    "sched_setaffinity",
+    "sockets but AF_INET/AF_INET6",
+    "socketpairs but AF_UNIX stream",
+    "user namespaces",
+    "clone3 (ENOSYS)",
+    "io_uring",
+    "bpf",
+    "userfaultfd",
+)
 _AF_UNIX, _AF_INET, _AF_INET6, _SOCK_STREAM, _SOCK_TYPE_MASK = 1, 2, 10, 1, 0xF
 
 
@@ -108,11 +120,16 @@ def syscall_filter(lock_cpus: bool, sockets: bool = True, namespaces: bool = Tru
     if sockets:
         program += [(jeq, "socket", 0, nrs["socket"]), (jeq, "socketpair", 0, nrs["socketpair"])]
     if namespaces:
-        program += [(jeq, "flags", 0, nrs["unshare"]), (jeq, "flags", 0, nrs["clone"]),
-                    (jeq, "enosys", 0, nrs["clone3"])]
+        program += [
+            (jeq, "flags", 0, nrs["unshare"]),
+            (jeq, "flags", 0, nrs["clone"]),
+            (jeq, "enosys", 0, nrs["clone3"]),
+        ]
     if sockets or namespaces:
-        program += [(jeq, "enosys", 0, nrs[name]) for name in
-                    ("io_uring_setup", "io_uring_enter", "io_uring_register")]
+        program += [
+            (jeq, "enosys", 0, nrs[name])
+            for name in ("io_uring_setup", "io_uring_enter", "io_uring_register")
+        ]
         program += [(jeq, "eperm", 0, nrs["bpf"]), (jeq, "eperm", 0, nrs["userfaultfd"])]
     program += [
         (ret, 0, 0, allow),
@@ -188,8 +205,10 @@ def _unix_socketpair() -> None:
 def _filter_checks(fprog: Any, lock_cpus: bool) -> bytes:
     """Run in the probe child: load the filter and try what it should refuse and allow."""
     libc = load_libc()
-    if not (try_prctl(PR_SET_NO_NEW_PRIVS, 1) and libc.prctl(
-            PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) == 0):
+    if not (
+        try_prctl(PR_SET_NO_NEW_PRIVS, 1)
+        and libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) == 0
+    ):
         return b""
 
     def raw(nr: int, *args: int) -> Any:
@@ -197,6 +216,7 @@ def _filter_checks(fprog: Any, lock_cpus: bool) -> bytes:
             if libc.syscall(ctypes.c_long(nr), *(ctypes.c_long(a) for a in args)) == -1:
                 err = ctypes.get_errno()
                 raise OSError(err, os.strerror(err))
+
         return call
 
     nrs = _SYSCALLS[os.uname().machine]
@@ -210,10 +230,12 @@ def _filter_checks(fprog: Any, lock_cpus: bool) -> bytes:
     checks = [
         foreign,
         lock_cpus and _refused(lambda: os.sched_setaffinity(0, os.sched_getaffinity(0)), errno.EPERM),
-        allowed and all(_refused(lambda f=f: socket.socket(f, socket.SOCK_STREAM), errno.EPERM)
-                        for f in (_AF_UNIX, 16, 40, 17)),  # unix, netlink, vsock, packet
-        allowed and _refused(lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM),
-                             errno.EPERM),
+        allowed
+        and all(
+            _refused(lambda f=f: socket.socket(f, socket.SOCK_STREAM), errno.EPERM)
+            for f in (_AF_UNIX, 16, 40, 17)
+        ),  # unix, netlink, vsock, packet
+        allowed and _refused(lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM), errno.EPERM),
         _refused(raw(nrs["unshare"], CLONE_NEWUSER), errno.EPERM),
         _refused(raw(nrs["clone3"], 0, 0), errno.ENOSYS),
         _refused(raw(nrs["io_uring_setup"], 1, 0), errno.ENOSYS),

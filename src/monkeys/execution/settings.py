@@ -25,9 +25,11 @@ def limits_from(execution: Mapping[str, Any]) -> tuple[Limits, Limits]:
 
 def isolation_from(execution: Mapping[str, Any]) -> Isolation:
     """The isolation level and its settings from the config section."""
-    return Isolation(level=str(execution.get("isolation", "process")),
-                     image=str(execution.get("image", Isolation.image)),
-                     disk_mb=int(execution.get("disk_mb", 64)))
+    return Isolation(
+        level=str(execution.get("isolation", "process")),
+        image=str(execution.get("image", Isolation.image)),
+        disk_mb=int(execution.get("disk_mb", 64)),
+    )
 
 
 def describe_servers(report: list[dict[str, Any]]) -> str:
@@ -35,14 +37,16 @@ def describe_servers(report: list[dict[str, Any]]) -> str:
     if not report:
         return "no fork servers started"
     iso = [r.get("isolation") or {} for r in report]
-    return (f"{len(report)} fork server(s), python {report[0].get('python')}, "
-            f"own uid: {all(r.get('drops_to') for r in report)}, "
-            f"no network: {all(i.get('network') for i in iso)}, "
-            f"read-only filesystem: {all(i.get('filesystem') for i in iso)}"
-            + (f" ({iso[0].get('why')})" if iso[0].get("why") else "")
-            + f", CPUs per server: {[r.get('cpus') for r in report]}, "
-            f"CPUs locked: {all(r.get('cpu_lock') for r in report)}, "
-            f"candidates' system calls refused: {_refused_by_all(report)}")
+    return (
+        f"{len(report)} fork server(s), python {report[0].get('python')}, "
+        f"own uid: {all(r.get('drops_to') for r in report)}, "
+        f"no network: {all(i.get('network') for i in iso)}, "
+        f"read-only filesystem: {all(i.get('filesystem') for i in iso)}"
+        + (f" ({iso[0].get('why')})" if iso[0].get("why") else "")
+        + f", CPUs per server: {[r.get('cpus') for r in report]}, "
+        f"CPUs locked: {all(r.get('cpu_lock') for r in report)}, "
+        f"candidates' system calls refused: {_refused_by_all(report)}"
+    )
 
 
 def _refused_by_all(report: list[dict[str, Any]]) -> str:

@@ -40,16 +40,18 @@ CALIBRATION_TIMEOUT_S = 60.0  # the reference's own limit (EvalPlus's cap per ta
 MARKER = "__monkeys_calibration__"
 SUITES = ("test", "plus_test")
 
-TIME_LIMITS = pa.schema([
-    ("dataset", pa.string()),
-    ("problem_id", pa.string()),
-    ("suite", pa.string()),           # "test" or "plus_test"
-    ("status", pa.string()),          # the reference's status ("passed"), or "no reference"
-    ("reference_s", pa.float64()),    # slowest passing run, fork to verdict; NaN = not calibrated
-    ("num_cases", pa.int32()),        # per-test cases timed (0 = tests not split)
-    ("max_case_s", pa.float64()),     # the slowest case (NaN when not split)
-    ("runs", pa.int32()),
-])
+TIME_LIMITS = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("problem_id", pa.string()),
+        ("suite", pa.string()),  # "test" or "plus_test"
+        ("status", pa.string()),  # the reference's status ("passed"), or "no reference"
+        ("reference_s", pa.float64()),  # slowest passing run, fork to verdict; NaN = not calibrated
+        ("num_cases", pa.int32()),  # per-test cases timed (0 = tests not split)
+        ("max_case_s", pa.float64()),  # the slowest case (NaN when not split)
+        ("runs", pa.int32()),
+    ]
+)
 
 
 class TimeLimitError(MonkeysError):
@@ -69,10 +71,8 @@ class TimeLimitSettings:
 
     def __post_init__(self) -> None:
         if self.mode not in ("calibrated", "flat"):
-            raise TimeLimitError(f"execution.time_limit.mode must be calibrated or flat, "
-                                 f"got {self.mode!r}")
-        if not (self.floor_s > 0 and self.factor > 0 and 0 <= self.near_limit < 1
-                and self.repeats >= 1):
+            raise TimeLimitError(f"execution.time_limit.mode must be calibrated or flat, got {self.mode!r}")
+        if not (self.floor_s > 0 and self.factor > 0 and 0 <= self.near_limit < 1 and self.repeats >= 1):
             raise TimeLimitError(f"bad execution.time_limit settings: {self}")
 
     @classmethod
@@ -84,8 +84,7 @@ class TimeLimitSettings:
         return cls(**section)
 
 
-def program_limit(reference_s: float, passes: int, settings: TimeLimitSettings,
-                  ceiling: float) -> float:
+def program_limit(reference_s: float, passes: int, settings: TimeLimitSettings, ceiling: float) -> float:
     """A candidate's wall-clock limit; the ceiling where there is no reference time (NaN)."""
     if settings.mode == "flat" or reference_s is None or not math.isfinite(reference_s):
         return ceiling
@@ -126,8 +125,15 @@ def calibration_program(prompt: str, solution: str, test: str, entry_point: str)
     suite = split_tests(test)
     if suite is None or not suite.runner:
         return humaneval_program(prompt, solution, test, entry_point, per_test=False)
-    source = (prompt + solution + "\n" + test + "\n" + suite.runner
-              + _DRIVER.format(entry=entry_point, marker=MARKER))
+    source = (
+        prompt
+        + solution
+        + "\n"
+        + test
+        + "\n"
+        + suite.runner
+        + _DRIVER.format(entry=entry_point, marker=MARKER)
+    )
     return Program(source=source, as_main=False)
 
 
@@ -139,8 +145,14 @@ def _case_times(outcome: Outcome) -> tuple[int, float]:
     return 0, float("nan")
 
 
-def calibrate(problems: pd.DataFrame, limits: Limits, workers: int, *, repeats: int = 3,
-              isolation: Isolation | str = "process") -> pd.DataFrame:
+def calibrate(
+    problems: pd.DataFrame,
+    limits: Limits,
+    workers: int,
+    *,
+    repeats: int = 3,
+    isolation: Isolation | str = "process",
+) -> pd.DataFrame:
     """Time every problem's reference on each of its suites (TIME_LIMITS rows).
 
     Each reference program runs `repeats` times; its time is the slowest passing run. A
@@ -155,16 +167,27 @@ def calibrate(problems: pd.DataFrame, limits: Limits, workers: int, *, repeats: 
             test = problem.get(suite) or ""
             if not isinstance(test, str) or not test:
                 continue
-            row = {"dataset": problem.get("dataset", ""), "problem_id": problem["problem_id"],
-                   "suite": suite, "status": "no reference", "reference_s": float("nan"),
-                   "num_cases": 0, "max_case_s": float("nan"), "runs": 0}
+            row = {
+                "dataset": problem.get("dataset", ""),
+                "problem_id": problem["problem_id"],
+                "suite": suite,
+                "status": "no reference",
+                "reference_s": float("nan"),
+                "num_cases": 0,
+                "max_case_s": float("nan"),
+                "runs": 0,
+            }
             rows.append(row)
             if isinstance(solution, str) and solution.strip():
                 row["at"] = len(programs)
-                programs.append(calibration_program(problem["prompt"], solution, test,
-                                                    problem["entry_point"]))
-    outcomes = run_programs(programs * repeats, limits, workers, dedupe=False,
-                            isolation=isolation) if programs else []
+                programs.append(
+                    calibration_program(problem["prompt"], solution, test, problem["entry_point"])
+                )
+    outcomes = (
+        run_programs(programs * repeats, limits, workers, dedupe=False, isolation=isolation)
+        if programs
+        else []
+    )
     for row in rows:
         at = row.pop("at", None)
         if at is None:
@@ -187,9 +210,14 @@ def calibrate(problems: pd.DataFrame, limits: Limits, workers: int, *, repeats: 
 # --- limits for the samples of a shard ---------------------------------------------------------
 
 
-def sample_limits(programs: Sequence[Program | None], problem_ids: Sequence[str], suite: str,
-                  base: Limits, settings: TimeLimitSettings,
-                  table: pd.DataFrame | None) -> list[Limits | None]:
+def sample_limits(
+    programs: Sequence[Program | None],
+    problem_ids: Sequence[str],
+    suite: str,
+    base: Limits,
+    settings: TimeLimitSettings,
+    table: pd.DataFrame | None,
+) -> list[Limits | None]:
     """Each sample's Limits under `suite`: base with the calibrated timeout (None: no program)."""
     reference: dict[str, float] = {}
     if table is not None and settings.mode == "calibrated":
@@ -204,23 +232,26 @@ def sample_limits(programs: Sequence[Program | None], problem_ids: Sequence[str]
         passes = 2 if program.cases else 1
         key = (pid, passes)
         if key not in cache:
-            seconds = program_limit(reference.get(pid, float("nan")), passes, settings,
-                                    base.timeout_s)
+            seconds = program_limit(reference.get(pid, float("nan")), passes, settings, base.timeout_s)
             # A CPU-time limit under the wall-clock ceiling: load cannot time out an honest program.
             cache[key] = base if seconds >= base.timeout_s else replace(base, cpu_s=seconds)
         out.append(cache[key])
     return out
 
 
-def near_limit(outcomes: Sequence[Outcome], limits: Sequence[Limits],
-               settings: TimeLimitSettings) -> list[int]:
+def near_limit(
+    outcomes: Sequence[Outcome], limits: Sequence[Limits], settings: TimeLimitSettings
+) -> list[int]:
     """Indices of outcomes whose runtime lands within `near_limit` of their limit."""
     if settings.near_limit <= 0:
         return []
-    return [i for i, (o, lim) in enumerate(zip(outcomes, limits, strict=True))
-            if (o.status != "timeout" or settings.rerun_timeouts)
-            and o.status != "crashed"
-            and o.runtime_s >= (1 - settings.near_limit) * effective_limit(lim)]
+    return [
+        i
+        for i, (o, lim) in enumerate(zip(outcomes, limits, strict=True))
+        if (o.status != "timeout" or settings.rerun_timeouts)
+        and o.status != "crashed"
+        and o.runtime_s >= (1 - settings.near_limit) * effective_limit(lim)
+    ]
 
 
 def effective_limit(limits: Limits) -> float:

@@ -31,8 +31,7 @@ MAX_DEPTH = 100
 MAX_NODES = 5_000_000
 MAX_ITEMS = 1_000_000  # items drawn from one iterator or generator
 _EXACT = 1 << 53
-_BASES = (bool, int, float, complex, str, bytes, bytearray, list, tuple, set, frozenset, dict,
-          range)
+_BASES = (bool, int, float, complex, str, bytes, bytearray, list, tuple, set, frozenset, dict, range)
 
 
 class Opaque:
@@ -78,8 +77,11 @@ def _base(value: Any) -> type | None:
 
 def _numpy_scalar(value: Any) -> Any:
     kind = type(value)
-    if getattr(kind, "__module__", "") == "numpy" and hasattr(value, "item") \
-            and getattr(value, "shape", None) == ():
+    if (
+        getattr(kind, "__module__", "") == "numpy"
+        and hasattr(value, "item")
+        and getattr(value, "shape", None) == ()
+    ):
         item = value.item()
         if type(item) in (bool, int, float, complex, str, bytes):
             return item
@@ -100,8 +102,7 @@ def _plain_list(value: list[Any]) -> list[Any] | None:
     return None
 
 
-def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *,
-            strict: bool = False) -> Any:
+def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *, strict: bool = False) -> Any:
     """`value` in the tagged form (JSON-ready); with `strict`, a value without a form is an
     error (UnserializableValue) instead of an opaque `{"o": [type name, truth]}`."""
     budget = [MAX_NODES] if budget is None else budget
@@ -145,10 +146,15 @@ def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *,
             return plain
     down = depth + 1
     if base is dict:
-        return {"d": [[to_form(k, down, budget, strict=strict), to_form(v, down, budget, strict=strict)]
-                      for k, v in dict.items(value)]}
-    items = [to_form(v, down, budget, strict=strict)
-             for v in (list.__iter__(value) if base is list else value)]
+        return {
+            "d": [
+                [to_form(k, down, budget, strict=strict), to_form(v, down, budget, strict=strict)]
+                for k, v in dict.items(value)
+            ]
+        }
+    items = [
+        to_form(v, down, budget, strict=strict) for v in (list.__iter__(value) if base is list else value)
+    ]
     if base is list:
         return items
     tags: dict[type, str] = {tuple: "t", set: "s", frozenset: "z"}
@@ -193,11 +199,20 @@ def _tagged(obj: dict[str, Any]) -> Any:
         return complex(_hex_float(payload[0]), _hex_float(payload[1]))
     if tag == "b" and isinstance(payload, str):
         return bytes.fromhex(payload)
-    if tag == "o" and isinstance(payload, list) and len(payload) == 2 \
-            and isinstance(payload[0], str) and type(payload[1]) is bool:
+    if (
+        tag == "o"
+        and isinstance(payload, list)
+        and len(payload) == 2
+        and isinstance(payload[0], str)
+        and type(payload[1]) is bool
+    ):
         return Opaque(payload[0][:200], payload[1])
-    if tag == "r" and isinstance(payload, list) and len(payload) == 3 \
-            and all(type(p) is int for p in payload):
+    if (
+        tag == "r"
+        and isinstance(payload, list)
+        and len(payload) == 3
+        and all(type(p) is int for p in payload)
+    ):
         return range(*payload)
     if isinstance(payload, list):
         if tag == "t":
@@ -232,5 +247,3 @@ def decode(data: bytes) -> Any:
         raise
     except (ValueError, TypeError, RecursionError, OverflowError) as exc:
         raise ValueFormError(f"{type(exc).__name__}: {exc}"[:300]) from None
-
-

@@ -17,19 +17,29 @@ import pandas as pd
 
 from monkeys.registries import Registry
 
-GRADERS = Registry("grader", {
-    "unit_tests": "monkeys.grading.unit_tests",
-    "stdio": "monkeys.grading.stdio",
-    "math": "monkeys.grading.math",
-})
+GRADERS = Registry(
+    "grader",
+    {
+        "unit_tests": "monkeys.grading.unit_tests",
+        "stdio": "monkeys.grading.stdio",
+        "math": "monkeys.grading.math",
+    },
+)
 
 
-def grade(grader: str, problems: pd.DataFrame, samples: pd.DataFrame, *,
-          execution: Mapping[str, Any], grading: str = "paper",
-          time_limits_path: str | Path | None = None) -> pd.DataFrame:
+def grade(
+    grader: str,
+    problems: pd.DataFrame,
+    samples: pd.DataFrame,
+    *,
+    execution: Mapping[str, Any],
+    grading: str = "paper",
+    time_limits_path: str | Path | None = None,
+) -> pd.DataFrame:
     """Verdicts (monkeys.tables.verdicts.VERDICTS columns) of `samples` by `grader`."""
-    return GRADERS.load(grader).grade_shard(problems, samples, execution=execution,
-                                            grading=grading, time_limits_path=time_limits_path)
+    return GRADERS.load(grader).grade_shard(
+        problems, samples, execution=execution, grading=grading, time_limits_path=time_limits_path
+    )
 
 
 def grading_closure(grader: str) -> list[Path]:

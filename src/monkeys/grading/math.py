@@ -301,8 +301,14 @@ def _lenient_verdict(completion: str, reference: str, style: str) -> MathVerdict
         result = compare_answers(extracted, reference)
     except Exception as exc:  # noqa: BLE001 - unparseable is a verdict, not an exception
         result = Comparison(False, False, f"comparison failed: {type(exc).__name__}")
-    detail = json.dumps({"extracted": extracted[:200], "normalised": normalised[:200],
-                         "reference": reference[:200], "how": result.how})
+    detail = json.dumps(
+        {
+            "extracted": extracted[:200],
+            "normalised": normalised[:200],
+            "reference": reference[:200],
+            "how": result.how,
+        }
+    )
     if result.equivalent:
         return MathVerdict("passed", "", detail, extracted, normalised)
     readable = result.parsed or _to_fraction(normalised) is not None
@@ -315,22 +321,34 @@ def _paper_verdict(completion: str, reference: str, style: str) -> MathVerdict:
     if judge is None:
         raise PaperGradingError(
             f"grading 'paper' follows one dataset's rule: style must be 'gsm8k' or 'math', not "
-            f"{style!r} (set the dataset's `grading: lenient` to grade without one)")
+            f"{style!r} (set the dataset's `grading: lenient` to grade without one)"
+        )
     judged = judge(completion if isinstance(completion, str) else "", reference)
     if judged.extracted is None or not judged.normalised:
         found = "no '#### <number>'" if style == "gsm8k" else "no 'The final answer is ...'"
-        detail = json.dumps({"rule": "paper", "extracted": (judged.extracted or "")[:200],
-                             "reference": judged.reference[:200], "why": found})
+        detail = json.dumps(
+            {
+                "rule": "paper",
+                "extracted": (judged.extracted or "")[:200],
+                "reference": judged.reference[:200],
+                "why": found,
+            }
+        )
         return MathVerdict("failed", "no_answer", detail, judged.extracted or "", "")
-    detail = json.dumps({"rule": "paper", "extracted": judged.extracted[:200],
-                         "normalised": judged.normalised[:200],
-                         "reference": judged.reference[:200], "how": judged.how})
+    detail = json.dumps(
+        {
+            "rule": "paper",
+            "extracted": judged.extracted[:200],
+            "normalised": judged.normalised[:200],
+            "reference": judged.reference[:200],
+            "how": judged.how,
+        }
+    )
     status, kind = ("passed", "") if judged.correct else ("failed", "wrong_answer")
     return MathVerdict(status, kind, detail, judged.extracted, judged.normalised)
 
 
-def grade_answer(completion: str, reference: str, style: str = "auto",
-                 rule: str = "paper") -> MathVerdict:
+def grade_answer(completion: str, reference: str, style: str = "auto", rule: str = "paper") -> MathVerdict:
     """Extract the answer from a completion and judge it against the reference answer.
 
     `rule` "paper": the Large Language Monkeys authors' rule for `style` "gsm8k" or "math"
@@ -364,8 +382,10 @@ def grade_math(problems: pd.DataFrame, samples: pd.DataFrame, rule: str = "paper
     missing = sorted(set(samples["problem_id"]) - set(by_id.index))
     if missing:
         raise ValueError(f"samples refer to problems not in the dataset: {missing[:5]}")
-    styles = {pid: json.loads(meta or "{}").get("style", "auto")
-              for pid, meta in zip(by_id.index, by_id["metadata"], strict=True)}
+    styles = {
+        pid: json.loads(meta or "{}").get("style", "auto")
+        for pid, meta in zip(by_id.index, by_id["metadata"], strict=True)
+    }
     references = {pid: by_id.at[pid, "answer"] for pid in by_id.index}
     if rule == "paper":
         references = {pid: paper_reference(by_id.loc[pid], styles[pid]) for pid in by_id.index}
@@ -387,8 +407,14 @@ def grade_math(problems: pd.DataFrame, samples: pd.DataFrame, rule: str = "paper
     return verdicts
 
 
-def grade_shard(problems: pd.DataFrame, samples: pd.DataFrame, *, execution: Mapping[str, Any],
-                grading: str = "paper", time_limits_path: str | Path | None = None) -> pd.DataFrame:
+def grade_shard(
+    problems: pd.DataFrame,
+    samples: pd.DataFrame,
+    *,
+    execution: Mapping[str, Any],
+    grading: str = "paper",
+    time_limits_path: str | Path | None = None,
+) -> pd.DataFrame:
     """The math grader (monkeys.grading.graders): answers compared by the dataset's `grading`
     rule; nothing is executed."""
     return grade_math(problems, samples, rule=grading)

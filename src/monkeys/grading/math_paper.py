@@ -92,8 +92,10 @@ def gsm8k_reference(solution: str) -> str:
     if found is None:
         found = gsm8k_extract("#### " + str(solution).strip())
     if found is None:
-        raise PaperGradingError(f"GSM8K reference {str(solution)[-80:]!r} has no '#### <number>' "
-                                "and is not a number; the paper's rule cannot grade against it")
+        raise PaperGradingError(
+            f"GSM8K reference {str(solution)[-80:]!r} has no '#### <number>' "
+            "and is not a number; the paper's rule cannot grade against it"
+        )
     return gsm8k_normalise(found)
 
 
@@ -119,15 +121,60 @@ def minerva_extract(text: str) -> str | None:
 # Minerva's normalisation, Lewkowycz et al. 2022, appendix D: literal replacements, then
 # literal removals, in this order.
 _REPLACEMENTS = (
-    ("an ", ""), ("a ", ""), (".$", "$"), ("\\$", ""), ("\\ ", ""), (" ", ""),
-    ("mbox", "text"), (",\\text{and}", ","), ("\\text{and}", ","), ("\\text{m}", "\\text{}"),
+    ("an ", ""),
+    ("a ", ""),
+    (".$", "$"),
+    ("\\$", ""),
+    ("\\ ", ""),
+    (" ", ""),
+    ("mbox", "text"),
+    (",\\text{and}", ","),
+    ("\\text{and}", ","),
+    ("\\text{m}", "\\text{}"),
 )
 _REMOVALS = (
-    "square", "ways", "integers", "dollars", "mph", "inches", "ft", "hours", "km", "units",
-    "\\ldots", "sue", "points", "feet", "minutes", "digits", "cents", "degrees", "cm", "gm",
-    "pounds", "meters", "meals", "edges", "students", "childrentickets", "multiples",
-    "\\text{s}", "\\text{.}", "\\text{\ns}", "\\text{}^2", "\\text{}^3", "\\text{\n}",
-    "\\text{}", "\\mathrm{th}", "^\\circ", "^{\\circ}", "\\;", ",\\!", "{,}", '"', "\\dots",
+    "square",
+    "ways",
+    "integers",
+    "dollars",
+    "mph",
+    "inches",
+    "ft",
+    "hours",
+    "km",
+    "units",
+    "\\ldots",
+    "sue",
+    "points",
+    "feet",
+    "minutes",
+    "digits",
+    "cents",
+    "degrees",
+    "cm",
+    "gm",
+    "pounds",
+    "meters",
+    "meals",
+    "edges",
+    "students",
+    "childrentickets",
+    "multiples",
+    "\\text{s}",
+    "\\text{.}",
+    "\\text{\ns}",
+    "\\text{}^2",
+    "\\text{}^3",
+    "\\text{\n}",
+    "\\text{}",
+    "\\mathrm{th}",
+    "^\\circ",
+    "^{\\circ}",
+    "\\;",
+    ",\\!",
+    "{,}",
+    '"',
+    "\\dots",
 )
 _REWRITES = (  # (pattern, replacement), applied with re.sub in this order
     (r"(.*?)(\$)(.*?)(\$)(.*)", r"$\3$"),  # keep the first $...$ math
@@ -168,8 +215,8 @@ def _last_boxed(text: str) -> str | None:
     for index in range(start, len(text)):
         depth += {"{": 1, "}": -1}.get(text[index], 0)
         if text[index] == "}" and depth == 0:
-            box = text[start:index + 1]
-            return box[box.index("{") + 1:-1] if "{" in box else None
+            box = text[start : index + 1]
+            return box[box.index("{") + 1 : -1] if "{" in box else None
     return None
 
 
@@ -215,9 +262,12 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 def _explosive(text: str) -> bool:
     """Inputs on which SymPy would build astronomically large numbers (and never return)."""
-    return bool(re.search(r"\^\s*\{[^{}]*\^", text)  # a power tower
-                or re.search(r"\^\s*\{?\s*\(?\s*-?\d{6,}", text)  # an exponent >= 100000
-                or re.search(r"\d{5,}\s*!", text) or text.count("^") > 8)
+    return bool(
+        re.search(r"\^\s*\{[^{}]*\^", text)  # a power tower
+        or re.search(r"\^\s*\{?\s*\(?\s*-?\d{6,}", text)  # an exponent >= 100000
+        or re.search(r"\d{5,}\s*!", text)
+        or text.count("^") > 8
+    )
 
 
 def latex_parser():
@@ -231,7 +281,8 @@ def latex_parser():
             "`grading: paper` compares math answers as the paper did, with SymPy's LaTeX parser, "
             f"which needs antlr4-python3-runtime 4.11 ({exc}); install it with "
             "pip install 'antlr4-python3-runtime==4.11.0' (monkeys pins it), or set the "
-            "dataset's `grading: lenient`") from None
+            "dataset's `grading: lenient`"
+        ) from None
     return parse_latex
 
 

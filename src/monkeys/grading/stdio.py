@@ -67,7 +67,7 @@ _namespace: dict = {}
 exec(COMPARATOR, _namespace)  # the same source runs in the sandbox's driver
 outputs_match = _namespace["outputs_match"]
 
-DRIVER = '''
+DRIVER = """
 import io as __io
 import os as __os
 import sys as __sys
@@ -112,7 +112,7 @@ def __monkeys_run(source, stdin, expected, float_tolerance):
 
 
 __monkeys_run({source!r}, {stdin!r}, {expected!r}, {float_tolerance!r})
-'''
+"""
 
 
 def extract_code(completion: str) -> str:
@@ -132,8 +132,9 @@ def extract_code(completion: str) -> str:
 
 def stdio_program(source: str, stdin: str, expected: str, float_tolerance: float | None = None) -> str:
     """The driver program that runs `source` on `stdin` and checks its output (module docstring)."""
-    return DRIVER.format(comparator=COMPARATOR, source=source, stdin=stdin, expected=expected,
-                         float_tolerance=float_tolerance)
+    return DRIVER.format(
+        comparator=COMPARATOR, source=source, stdin=stdin, expected=expected, float_tolerance=float_tolerance
+    )
 
 
 def problem_tests(test_json: str, groups: Sequence[str] = GROUPS) -> list[tuple[str, int, dict]]:
@@ -250,10 +251,13 @@ def run_each_test(
         batches.setdefault(float(limit), []).append(position)
     outcomes: list[Outcome | None] = [None] * len(runs)
     for limit, positions in sorted(batches.items()):
-        programs = [stdio_program(runs[p][0], runs[p][1]["input"], runs[p][1]["output"],
-                                  float_tolerance) for p in positions]
-        for p, out in zip(positions, run_programs(programs, replace(limits, timeout_s=limit),
-                                                  workers), strict=True):
+        programs = [
+            stdio_program(runs[p][0], runs[p][1]["input"], runs[p][1]["output"], float_tolerance)
+            for p in positions
+        ]
+        for p, out in zip(
+            positions, run_programs(programs, replace(limits, timeout_s=limit), workers), strict=True
+        ):
             outcomes[p] = out
     return [o for o in outcomes if o is not None]
 
@@ -269,8 +273,14 @@ def drop_tests(test_json: str, drop: Sequence[tuple[str, int]]) -> str:
     return json.dumps(kept, sort_keys=True)
 
 
-def grade_shard(problems: pd.DataFrame, samples: pd.DataFrame, *, execution: Mapping[str, Any],
-                grading: str = "paper", time_limits_path: str | Path | None = None) -> pd.DataFrame:
+def grade_shard(
+    problems: pd.DataFrame,
+    samples: pd.DataFrame,
+    *,
+    execution: Mapping[str, Any],
+    grading: str = "paper",
+    time_limits_path: str | Path | None = None,
+) -> pd.DataFrame:
     """The stdio grader (monkeys.grading.graders): sandbox limits from the config's
     `execution` section; each test's own time limit (scaled) bounds each run."""
     from monkeys.execution.settings import limits_from

@@ -53,11 +53,15 @@ def count_verdicts(samples: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFram
         completion_tokens=("completion_tokens", "sum"),
         sample_wall_s=("wall_s", "sum"),
     )
-    counts["num_plus_correct"] = counts["num_plus_correct"].astype("Int32").where(
-        counts.pop("_has_plus"))
+    counts["num_plus_correct"] = counts["num_plus_correct"].astype("Int32").where(counts.pop("_has_plus"))
     for (model, dataset), part in counts.groupby(level=["model", "dataset"], sort=False):
         if part["num_flaky"].sum():
-            log.info("%s/%s: %d of %d samples flaky (%.2f%%)", model, dataset,
-                     part["num_flaky"].sum(), part["n"].sum(),
-                     100.0 * part["num_flaky"].sum() / part["n"].sum())
+            log.info(
+                "%s/%s: %d of %d samples flaky (%.2f%%)",
+                model,
+                dataset,
+                part["num_flaky"].sum(),
+                part["n"].sum(),
+                100.0 * part["num_flaky"].sum() / part["n"].sum(),
+            )
     return counts.reset_index()

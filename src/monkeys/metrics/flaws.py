@@ -142,22 +142,38 @@ def line_fit(x, y, min_points: int = MIN_FIT_MODELS) -> LineFit:
     x, y = x[keep], y[keep]
     nan = float("nan")
     if len(x) < min_points:
-        return LineFit(nan, nan, nan, nan, nan, len(x),
-                       f"no fit: {len(x)} model(s) with a value, a line needs {min_points}")
+        return LineFit(
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            len(x),
+            f"no fit: {len(x)} model(s) with a value, a line needs {min_points}",
+        )
     if np.ptp(x) == 0:
-        return LineFit(nan, nan, nan, nan, nan, len(x),
-                       "no fit: every model has the same single-sample accuracy")
+        return LineFit(
+            nan, nan, nan, nan, nan, len(x), "no fit: every model has the same single-sample accuracy"
+        )
     result = stats.linregress(x, y)
     r = float(result.rvalue) if np.ptp(y) > 0 else 0.0
-    return LineFit(float(result.slope), float(result.intercept), r, r * r,
-                   float(result.pvalue) if np.ptp(y) > 0 else nan, len(x), "")
+    return LineFit(
+        float(result.slope),
+        float(result.intercept),
+        r,
+        r * r,
+        float(result.pvalue) if np.ptp(y) > 0 else nan,
+        len(x),
+        "",
+    )
 
 
 def expected_utility(n, w, t, ks: Sequence[int], cost: float) -> np.ndarray:
     """Mean utility over problems at each k (+1 correct, -cost false positive, 0 abstain)."""
     n, w, t = _checked(n, w, t)
-    per_answer = np.divide((t - cost * (w - t)).astype(np.float64), w.astype(np.float64),
-                           out=np.zeros(len(w)), where=w > 0)
+    per_answer = np.divide(
+        (t - cost * (w - t)).astype(np.float64), w.astype(np.float64), out=np.zeros(len(w)), where=w > 0
+    )
     return (pass_at_k_matrix(n, w, ks) * per_answer[:, None]).mean(axis=0)
 
 
@@ -167,6 +183,7 @@ def optimal_k(n, w, t, ks: Sequence[int], costs: Sequence[float]) -> list[tuple[
     for cost in costs:
         utility = expected_utility(n, w, t, ks, cost)
         best = int(np.argmax(utility))
-        out.append((float(cost), int(ks[best]), float(utility[best])) if utility[best] > 0
-                   else (float(cost), 0, 0.0))
+        out.append(
+            (float(cost), int(ks[best]), float(utility[best])) if utility[best] > 0 else (float(cost), 0, 0.0)
+        )
     return out

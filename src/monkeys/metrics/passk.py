@@ -36,8 +36,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return float(-np.expm1(np.log1p(-k / i).sum()))
 
 
-def pass_at_k_matrix(n: np.ndarray | Sequence[int], c: np.ndarray | Sequence[int],
-                     ks: Sequence[int]) -> np.ndarray:
+def pass_at_k_matrix(
+    n: np.ndarray | Sequence[int], c: np.ndarray | Sequence[int], ks: Sequence[int]
+) -> np.ndarray:
     """pass@k for every problem (rows) and every k in ks (columns), shape (len(n), len(ks)).
 
     n and c are per-problem sample and correct counts; problems may differ in n. For each
@@ -69,16 +70,12 @@ def pass_at_k_matrix(n: np.ndarray | Sequence[int], c: np.ndarray | Sequence[int
     bad = np.flatnonzero((c_arr < 0) | (c_arr > n_arr))
     if bad.size:
         p = bad[0]
-        raise ValueError(
-            f"pass_at_k_matrix: problem {p} needs 0 <= c <= n, got c={c_arr[p]}, n={n_arr[p]}"
-        )
+        raise ValueError(f"pass_at_k_matrix: problem {p} needs 0 <= c <= n, got c={c_arr[p]}, n={n_arr[p]}")
     k_max = int(ks_arr.max())
     bad = np.flatnonzero(n_arr < k_max)
     if bad.size:
         p = bad[0]
-        raise ValueError(
-            f"pass_at_k_matrix: problem {p} has n={n_arr[p]} samples, fewer than k={k_max}"
-        )
+        raise ValueError(f"pass_at_k_matrix: problem {p} has n={n_arr[p]} samples, fewer than k={k_max}")
 
     ks_f = ks_arr.astype(np.float64)
     order = np.argsort(n_arr, kind="stable")

@@ -42,8 +42,12 @@ def _abstain_mask(abstains: Sequence[bool] | None, n: int, who: str) -> np.ndarr
     return mask
 
 
-def best_of_k_accuracy(scores: Sequence[float], correct: Sequence[bool], ks: Sequence[int],
-                       abstains: Sequence[bool] | None = None) -> np.ndarray:
+def best_of_k_accuracy(
+    scores: Sequence[float],
+    correct: Sequence[bool],
+    ks: Sequence[int],
+    abstains: Sequence[bool] | None = None,
+) -> np.ndarray:
     """Expected accuracy at each k of returning the highest-scored of k random samples.
 
     With `abstains`, those samples are chosen only when every drawn sample abstains, and
@@ -85,8 +89,13 @@ def vote_winners(totals: np.ndarray, present: np.ndarray, noise: np.ndarray) -> 
 
 
 def majority_vote_accuracy(
-    answers: Sequence[object], correct: Sequence[bool], ks: Sequence[int], *, draws: int,
-    seed: int, weights: Sequence[float] | np.ndarray | None = None,
+    answers: Sequence[object],
+    correct: Sequence[bool],
+    ks: Sequence[int],
+    *,
+    draws: int,
+    seed: int,
+    weights: Sequence[float] | np.ndarray | None = None,
 ) -> np.ndarray:
     """Monte Carlo accuracy at each k of the most voted answer among k random samples.
 
@@ -116,8 +125,7 @@ def majority_vote_accuracy(
             raise ValueError("majority_vote_accuracy: weights must be finite and nonnegative")
         w = np.where(votes, w, 0.0)
     m = max(len(keys), 1)
-    hit = np.bincount(ids[votes], weights=np.asarray(correct, dtype=np.float64)[votes],
-                      minlength=m)
+    hit = np.bincount(ids[votes], weights=np.asarray(correct, dtype=np.float64)[votes], minlength=m)
     size = np.bincount(ids[votes], minlength=m).astype(np.float64)
     group_accuracy = np.append(np.divide(hit, size, out=np.zeros(m), where=size > 0), 0.0)
     rng = np.random.default_rng(seed)
@@ -130,8 +138,9 @@ def majority_vote_accuracy(
         drawn = order[:, :k]
         cell = (rows * m + np.where(votes[drawn], ids[drawn], 0)).ravel()
         voted = votes[drawn].ravel()
-        totals = np.bincount(cell[voted], weights=w[drawn].ravel()[voted],
-                             minlength=draws * m).reshape(draws, m)
+        totals = np.bincount(cell[voted], weights=w[drawn].ravel()[voted], minlength=draws * m).reshape(
+            draws, m
+        )
         present = np.bincount(cell[voted], minlength=draws * m).reshape(draws, m) > 0
         winner = vote_winners(totals, present, rng.random((draws, m)))
         out[i] = float(np.mean(group_accuracy[winner]))  # -1: the appended 0

@@ -14,16 +14,20 @@ from typing import Any
 
 from monkeys.registries import Registry
 
-BACKENDS = Registry("sampler backend", {
-    "embedded": "monkeys.sampling.embedded",
-    "vllm": "monkeys.sampling.vllm_engine",
-    "openai": "monkeys.sampling.openai_api",
-    "import": "monkeys.sampling.importer",
-})
+BACKENDS = Registry(
+    "sampler backend",
+    {
+        "embedded": "monkeys.sampling.embedded",
+        "vllm": "monkeys.sampling.vllm_engine",
+        "openai": "monkeys.sampling.openai_api",
+        "import": "monkeys.sampling.importer",
+    },
+)
 
 
-def make_sampler(model: str, model_spec: Mapping[str, Any], weights: Any,
-                 imported: Mapping[str, str | Path] | None = None) -> Any:
+def make_sampler(
+    model: str, model_spec: Mapping[str, Any], weights: Any, imported: Mapping[str, str | Path] | None = None
+) -> Any:
     """The sampler the model's config names (an import reads `imported`: its converted
     `samples` and its key `mapping`, see monkeys.stages.imports)."""
     try:

@@ -27,8 +27,8 @@ class SamplingParams:
     top_p: float
     max_tokens: int
     stop: tuple[str, ...] = ()
-    top_k: int = 0          # 0 disables top-k
-    min_p: float = 0.0      # 0 disables min-p
+    top_k: int = 0  # 0 disables top-k
+    min_p: float = 0.0  # 0 disables min-p
 
     @classmethod
     def from_config(cls, sampling: dict[str, Any]) -> SamplingParams:
@@ -58,14 +58,14 @@ class SampleResult:
     """A completion and what it cost."""
 
     completion: str
-    finish_reason: str        # "stop" (stop sequence or end of text) or "length"
+    finish_reason: str  # "stop" (stop sequence or end of text) or "length"
     prompt_tokens: int
     completion_tokens: int
     wall_s: float
-    seed: int | None = None   # overrides the request's seed in the table (imports record -1)
-    logprob_sum: float | None = None       # sum of the completion tokens' log-probabilities
-    score: float | None = None             # an imported reward score
-    imported_correct: bool | None = None   # an imported verdict
+    seed: int | None = None  # overrides the request's seed in the table (imports record -1)
+    logprob_sum: float | None = None  # sum of the completion tokens' log-probabilities
+    score: float | None = None  # an imported reward score
+    imported_correct: bool | None = None  # an imported verdict
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,8 @@ from monkeys.sampling.base import SampleRequest, SampleResult, SamplingParams
 from monkeys.sampling.embedded import EmbeddedModelError, check_build, llama_info, model_file
 from monkeys.sampling.logprobs import log_normalisers
 
-PROMPT_CHUNK = 512   # prompt tokens per decode call (also the context's batch size)
-_WINDOWS = (4.0, 8.0, 16.0, 32.0, 64.0)   # logit distances below the max tried for top-p
+PROMPT_CHUNK = 512  # prompt tokens per decode call (also the context's batch size)
+_WINDOWS = (4.0, 8.0, 16.0, 32.0, 64.0)  # logit distances below the max tried for top-p
 
 
 def blocks_of(indices: Sequence[int], parallel: int) -> list[list[int]]:
@@ -80,12 +80,12 @@ def sample_token(logits: np.ndarray, params: SamplingParams, rng: np.random.Gene
         return int(np.argmax(logits))
     top = float(logits.max())
     if 0 < params.top_k < logits.size:
-        ids = np.argpartition(logits, -params.top_k)[-params.top_k:]
+        ids = np.argpartition(logits, -params.top_k)[-params.top_k :]
         kept = _ranked(logits, ids)
         if params.top_p < 1.0:
             weights = np.exp(logits[kept].astype(np.float64) - top)
             cut = np.searchsorted(np.cumsum(weights), params.top_p * weights.sum())
-            kept = kept[:cut + 1]
+            kept = kept[: cut + 1]
     elif params.top_p < 1.0:
         weights = np.exp(logits - np.float32(top))
         target = params.top_p * float(weights.sum(dtype=np.float64))
@@ -98,9 +98,9 @@ def sample_token(logits: np.ndarray, params: SamplingParams, rng: np.random.Gene
         if kept is None:
             kept = _ranked(logits, np.arange(logits.size))
         cumulative = np.cumsum(weights[kept], dtype=np.float64)
-        kept = kept[:int(np.searchsorted(cumulative, target)) + 1]
+        kept = kept[: int(np.searchsorted(cumulative, target)) + 1]
     else:
-        kept = np.arange(logits.size)    # no ranking filter: any fixed order draws the same law
+        kept = np.arange(logits.size)  # no ranking filter: any fixed order draws the same law
     if params.min_p > 0:
         kept = kept[logits[kept] >= top + np.log(params.min_p)]
     scaled = np.exp((logits[kept].astype(np.float64) - top) / params.temperature)
@@ -118,7 +118,7 @@ class _Sequence:
         self.rng = np.random.Generator(np.random.PCG64(request.seed))
         self.max_tokens = max_tokens
         self.tokens: list[int] = []
-        self.logprob = 0.0     # of the tokens in `tokens`
+        self.logprob = 0.0  # of the tokens in `tokens`
         self.data = b""
         self.text = ""
         self.finish: str | None = None
@@ -128,8 +128,16 @@ class LlamaBatchedSampler:
     """Draws the samples of each prompt in blocks of `block` samples (default `parallel`), with
     `parallel` sequences decoded together."""
 
-    def __init__(self, model_path: str | Path, *, name: str, threads: int, context_length: int,
-                 parallel: int, block: int | None = None):
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        name: str,
+        threads: int,
+        context_length: int,
+        parallel: int,
+        block: int | None = None,
+    ):
         try:
             import llama_cpp
             from llama_cpp import _internals, _logger
@@ -145,16 +153,17 @@ class LlamaBatchedSampler:
         self.block = block
         path = model_file(model_path)
         check_build(path)
-        _logger.set_verbose(False)   # llama.cpp's own log lines would flood the job log
+        _logger.set_verbose(False)  # llama.cpp's own log lines would flood the job log
         self._lib = llama_cpp
         self.parallel = parallel
         self._context_length = context_length
         try:
             self._model = _internals.LlamaModel(
-                path_model=str(path), params=llama_cpp.llama_model_default_params(), verbose=False)
+                path_model=str(path), params=llama_cpp.llama_model_default_params(), verbose=False
+            )
             params = llama_cpp.llama_context_default_params()
             params.n_seq_max = parallel + 1
-            params.kv_unified = True     # the prompt's cells are shared by all sequences
+            params.kv_unified = True  # the prompt's cells are shared by all sequences
             # The prompt once, plus up to context_length tokens for each sequence.
             params.n_ctx = context_length * (parallel + 1)
             params.n_batch = max(PROMPT_CHUNK, parallel)
@@ -169,9 +178,15 @@ class LlamaBatchedSampler:
         self._vocab = self._model.vocab
         self._n_vocab = self._model.n_vocab()
         self._batch = llama_cpp.llama_batch_init(max(PROMPT_CHUNK, parallel), 0, 1)
-        self.info = llama_info(name, path, threads, context_length,
-                               "llama-cpp-python (batched sequences, numpy sampling)",
-                               parallel=parallel, **({"block": block} if block != parallel else {}))
+        self.info = llama_info(
+            name,
+            path,
+            threads,
+            context_length,
+            "llama-cpp-python (batched sequences, numpy sampling)",
+            parallel=parallel,
+            **({"block": block} if block != parallel else {}),
+        )
 
     def close(self) -> None:
         """Free the batch, context and model."""
@@ -221,21 +236,23 @@ class LlamaBatchedSampler:
         self._lib.llama_memory_clear(self._memory, True)
         body = tokens[:-1]
         for start in range(0, len(body), PROMPT_CHUNK):
-            chunk = body[start:start + PROMPT_CHUNK]
+            chunk = body[start : start + PROMPT_CHUNK]
             self._decode([(tok, start + i, 0, False) for i, tok in enumerate(chunk)])
         for slot in range(1, slots + 1):
             self._lib.llama_memory_seq_cp(self._memory, 0, slot, -1, -1)
 
     # -- sampling -----------------------------------------------------------
 
-    def _block(self, requests: list[SampleRequest], tokens: list[int], params: SamplingParams,
-               budget: int) -> list[_Sequence]:
+    def _block(
+        self, requests: list[SampleRequest], tokens: list[int], params: SamplingParams, budget: int
+    ) -> list[_Sequence]:
         lib = self._lib
         slots = min(self.parallel, len(requests))
         self._prepare(tokens, slots)
         max_tokens = min(params.max_tokens, budget)
-        seqs = [_Sequence(slot, request, max_tokens)
-                for slot, request in enumerate(requests[:slots], start=1)]
+        seqs = [
+            _Sequence(slot, request, max_tokens) for slot, request in enumerate(requests[:slots], start=1)
+        ]
         waiting = list(requests[slots:])  # take a slot as one frees, in sample-index order
         stops = list(params.stop)
         longest_stop = max((len(s) for s in stops), default=0)
@@ -260,7 +277,7 @@ class LlamaBatchedSampler:
                     offset = max(0, before - longest_stop)
                     hits = [i for i in (seq.text.find(s, offset) for s in stops) if i >= 0]
                     if hits:
-                        seq.text = seq.text[:min(hits)]
+                        seq.text = seq.text[: min(hits)]
                         seq.finish = "stop"
                         continue
                 if len(seq.tokens) >= seq.max_tokens:
@@ -301,7 +318,8 @@ class LlamaBatchedSampler:
                 if budget < 1:
                     for request in block_requests:
                         results[by_index[request.sample_index]] = SampleResult(
-                            "", "prompt_too_long", len(tokens), 0, 0.0)
+                            "", "prompt_too_long", len(tokens), 0, 0.0
+                        )
                     continue
                 seqs = self._block(block_requests, tokens, params, budget)
                 share = (time.perf_counter() - started) / len(seqs)

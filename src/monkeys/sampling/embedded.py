@@ -44,9 +44,11 @@ def model_file(model_path: str | Path) -> Path:
     return path
 
 
-REBUILD = ('pip cache remove llama_cpp_python && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON '
-           '-DGGML_FMA=ON -DGGML_F16C=ON" pip install --no-cache-dir --force-reinstall '
-           '--no-deps llama-cpp-python')
+REBUILD = (
+    'pip cache remove llama_cpp_python && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON '
+    '-DGGML_FMA=ON -DGGML_F16C=ON" pip install --no-cache-dir --force-reinstall '
+    "--no-deps llama-cpp-python"
+)
 
 _PROBE = """
 import sys, llama_cpp
@@ -67,20 +69,22 @@ def check_build(path: Path) -> None:
 
     if b"AMX" not in llama_cpp.llama_print_system_info():
         return
-    probe = subprocess.run([sys.executable, "-c", _PROBE, str(path)], capture_output=True,
-                           text=True, check=False)
+    probe = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path)], capture_output=True, text=True, check=False
+    )
     if probe.returncode < 0:
         raise EmbeddedModelError(
             f"this llama.cpp build uses AMX, and a decode on this machine died with "
             f"{signal.Signals(-probe.returncode).name} (a CPU that reports AMX without "
-            f"enabling it). Rebuild it for a portable CPU baseline: {REBUILD}")
+            f"enabling it). Rebuild it for a portable CPU baseline: {REBUILD}"
+        )
     if probe.returncode != 0:
-        raise EmbeddedModelError(f"llama.cpp could not decode with {path}: "
-                                 f"{probe.stderr.strip()[-2000:]}")
+        raise EmbeddedModelError(f"llama.cpp could not decode with {path}: {probe.stderr.strip()[-2000:]}")
 
 
-def llama_info(name: str, path: Path, threads: int, context_length: int, engine: str,
-               **details: Any) -> SamplerInfo:
+def llama_info(
+    name: str, path: Path, threads: int, context_length: int, engine: str, **details: Any
+) -> SamplerInfo:
     """What an embedded llama.cpp sampler records in provenance."""
     import llama_cpp
 
@@ -153,8 +157,7 @@ class LlamaCppSampler:
         tokens = self._llm.tokenize(request.prompt.encode("utf-8"), add_bos=True, special=False)
         budget = self._context_length - len(tokens)
         if budget < 1:
-            return SampleResult("", "prompt_too_long", len(tokens), 0,
-                                time.perf_counter() - started)
+            return SampleResult("", "prompt_too_long", len(tokens), 0, time.perf_counter() - started)
         if self._prepared != tuple(tokens):
             self._prepare(tokens)
         self._logprobs = []
@@ -176,8 +179,9 @@ class LlamaCppSampler:
         # The yielded tokens are the completion's tokens, then an end-of-text token when
         # one ended it (not counted in completion_tokens).
         if len(self._logprobs) not in (count, count + 1):
-            raise EmbeddedModelError(f"llama.cpp yielded {len(self._logprobs)} tokens for a "
-                                     f"completion of {count}")
+            raise EmbeddedModelError(
+                f"llama.cpp yielded {len(self._logprobs)} tokens for a completion of {count}"
+            )
         return SampleResult(
             completion=choice["text"],
             finish_reason=choice["finish_reason"] or "stop",
@@ -192,16 +196,21 @@ class LlamaCppSampler:
         return [self._draw(request, params) for request in requests]
 
 
-def from_config(model: str, model_spec: Mapping[str, Any], weights: Any,
-                imported: Any = None) -> Any:
+def from_config(model: str, model_spec: Mapping[str, Any], weights: Any, imported: Any = None) -> Any:
     """The embedded backend (monkeys.sampling.backends): llama.cpp, one sequence at a time, or
     `parallel` sequences in one batch (monkeys.sampling.batched)."""
     parallel = int(model_spec.get("parallel", 1))
     if parallel > 1:
         from monkeys.sampling.batched import LlamaBatchedSampler
 
-        return LlamaBatchedSampler(weights.path, name=model, threads=model_spec["threads"],
-                                   context_length=model_spec["context_length"],
-                                   parallel=parallel, block=model_spec.get("block"))
-    return LlamaCppSampler(weights.path, name=model, threads=model_spec["threads"],
-                           context_length=model_spec["context_length"])
+        return LlamaBatchedSampler(
+            weights.path,
+            name=model,
+            threads=model_spec["threads"],
+            context_length=model_spec["context_length"],
+            parallel=parallel,
+            block=model_spec.get("block"),
+        )
+    return LlamaCppSampler(
+        weights.path, name=model, threads=model_spec["threads"], context_length=model_spec["context_length"]
+    )

@@ -49,10 +49,14 @@ def apply_labels(verdicts: pd.DataFrame, samples: pd.DataFrame, regrade: bool) -
         heads = [f"verdict: grader (regrade); imported label: {_word(v)}" for v in labels[labelled]]
     else:
         out.loc[labelled, "passed"] = labels[labelled].astype(bool).to_numpy()
-        heads = [f"verdict: imported label ({_word(v)}); grader: {g}"
-                 for v, g in zip(labels[labelled], grader[labelled], strict=True)]
-    out.loc[labelled, "detail"] = [f"{h}\n{d}" if isinstance(d, str) and d else h
-                                   for h, d in zip(heads, out.loc[labelled, "detail"], strict=True)]
+        heads = [
+            f"verdict: imported label ({_word(v)}); grader: {g}"
+            for v, g in zip(labels[labelled], grader[labelled], strict=True)
+        ]
+    out.loc[labelled, "detail"] = [
+        f"{h}\n{d}" if isinstance(d, str) and d else h
+        for h, d in zip(heads, out.loc[labelled, "detail"], strict=True)
+    ]
     out["passed"] = out["passed"].astype(bool)
     return out
 
@@ -70,17 +74,24 @@ def agreement(samples: pd.DataFrame, verdicts: pd.DataFrame, *, regrade: bool) -
         ours = labelled["ours"]
         n = len(labelled)
         disagree = labelled[label != ours]
-        rows.append({
-            "model": model, "dataset": dataset, "decided_by": "grader" if regrade else "label",
-            "num_samples": len(part), "num_labelled": n,
-            "both_correct": int((label & ours).sum()), "label_only": int((label & ~ours).sum()),
-            "grader_only": int((~label & ours).sum()), "both_wrong": int((~label & ~ours).sum()),
-            "agreement": float((label == ours).mean()) if n else np.nan,
-            "label_accuracy": float(label.mean()) if n else np.nan,
-            "grader_accuracy": float(ours.mean()) if n else np.nan,
-            "num_problems": int(part["problem_id"].nunique()),
-            "num_problems_disagreeing": int(disagree["problem_id"].nunique()),
-        })
+        rows.append(
+            {
+                "model": model,
+                "dataset": dataset,
+                "decided_by": "grader" if regrade else "label",
+                "num_samples": len(part),
+                "num_labelled": n,
+                "both_correct": int((label & ours).sum()),
+                "label_only": int((label & ~ours).sum()),
+                "grader_only": int((~label & ours).sum()),
+                "both_wrong": int((~label & ~ours).sum()),
+                "agreement": float((label == ours).mean()) if n else np.nan,
+                "label_accuracy": float(label.mean()) if n else np.nan,
+                "grader_accuracy": float(ours.mean()) if n else np.nan,
+                "num_problems": int(part["problem_id"].nunique()),
+                "num_problems_disagreeing": int(disagree["problem_id"].nunique()),
+            }
+        )
     return pd.DataFrame(rows, columns=IMPORT_AGREEMENT.names)
 
 
@@ -88,10 +99,12 @@ def describe(row: pd.Series) -> str:
     """One log line of an agreement row."""
     if not row["num_labelled"]:
         return f"{row['model']}/{row['dataset']}: no sample has an imported label"
-    return (f"{row['model']}/{row['dataset']}: our grader agrees with the imported labels on "
-            f"{row['agreement']:.4f} of {row['num_labelled']} labelled samples (label correct, "
-            f"grader wrong: {row['label_only']}; grader correct, label wrong: "
-            f"{row['grader_only']}; disagreements in {row['num_problems_disagreeing']} of "
-            f"{row['num_problems']} problems); accuracy by the labels {row['label_accuracy']:.4f}, "
-            f"by our grader {row['grader_accuracy']:.4f}; the verdict is the "
-            f"{'grader' if row['decided_by'] == 'grader' else 'label'}'s")
+    return (
+        f"{row['model']}/{row['dataset']}: our grader agrees with the imported labels on "
+        f"{row['agreement']:.4f} of {row['num_labelled']} labelled samples (label correct, "
+        f"grader wrong: {row['label_only']}; grader correct, label wrong: "
+        f"{row['grader_only']}; disagreements in {row['num_problems_disagreeing']} of "
+        f"{row['num_problems']} problems); accuracy by the labels {row['label_accuracy']:.4f}, "
+        f"by our grader {row['grader_accuracy']:.4f}; the verdict is the "
+        f"{'grader' if row['decided_by'] == 'grader' else 'label'}'s"
+    )

@@ -59,18 +59,33 @@ from monkeys.tables.io import write_table
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("problem_id", "completion", "sample_index", "prompt_tokens", "completion_tokens",
-          "finish_reason", "correct", "score", "question", "split")
+FIELDS = (
+    "problem_id",
+    "completion",
+    "sample_index",
+    "prompt_tokens",
+    "completion_tokens",
+    "finish_reason",
+    "correct",
+    "score",
+    "question",
+    "split",
+)
 MATCHES = ("id", "source_index", "question")
-ROWS_PER_GROUP = 1000       # samples per row group of a converted release
+ROWS_PER_GROUP = 1000  # samples per row group of a converted release
 MAX_BUFFERED_ROWS = 50_000  # samples held before all pending row groups are written
 
 PRESETS: dict[str, dict[str, Any]] = {
     "monkey_business": {
         "layout": "problem_rows",
         "match": "source_index",
-        "columns": {"problem_id": "orig_dset_idx", "completion": "samples",
-                    "correct": "is_corrects", "question": "question", "split": "orig_dset_split"},
+        "columns": {
+            "problem_id": "orig_dset_idx",
+            "completion": "samples",
+            "correct": "is_corrects",
+            "question": "question",
+            "split": "orig_dset_split",
+        },
     },
 }
 
@@ -108,7 +123,8 @@ def resolve_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
             f"import.problem_id_template ({out['problem_id_template']!r}) applies to match: id, "
             f"but this import matches by {out['match']}"
             + (f" (preset {preset})" if preset else "")
-            + "; drop the template, or set import.match: id")
+            + "; drop the template, or set import.match: id"
+        )
     return out
 
 
@@ -122,8 +138,9 @@ def _format(path: Path, declared: str) -> str:
     for suffix, kind in ((".parquet", "parquet"), (".jsonl", "jsonl"), (".json", "json")):
         if name.endswith(suffix):
             return kind
-    raise ImportBackendError(f"{path}: cannot tell the format from the name; set import.format "
-                             "(jsonl, json or parquet)")
+    raise ImportBackendError(
+        f"{path}: cannot tell the format from the name; set import.format (jsonl, json or parquet)"
+    )
 
 
 def _json_array(fh: IO[str], where: str, chunk: int = 1 << 20) -> Iterator[Any]:
@@ -277,10 +294,16 @@ class _Writer:
         if not rows:
             return
         columns = list(zip(*rows, strict=True))
-        table = pa.table({"key": [key] * len(rows),
-                          **{name: list(values) for name, values in
-                             zip(RELEASE_SAMPLES.names[1:], columns, strict=True)}},
-                         schema=RELEASE_SAMPLES)
+        table = pa.table(
+            {
+                "key": [key] * len(rows),
+                **{
+                    name: list(values)
+                    for name, values in zip(RELEASE_SAMPLES.names[1:], columns, strict=True)
+                },
+            },
+            schema=RELEASE_SAMPLES,
+        )
         self.writer.write_table(table, row_group_size=len(rows))
         self.buffered -= len(rows)
 
@@ -299,12 +322,18 @@ def _check_unique(path: Path) -> None:
         repeated = counts.filter(pc.greater(counts.field("counts"), 1))
         if len(repeated):
             first = repeated[0].as_py()
-            raise ImportBackendError(f"sample {first['values']} of problem key {key!r} appears "
-                                     f"{first['counts']} times")
+            raise ImportBackendError(
+                f"sample {first['values']} of problem key {key!r} appears {first['counts']} times"
+            )
 
 
-def convert_release(spec: Mapping[str, Any], samples_out: str | Path, problems_out: str | Path,
-                    *, rows_per_group: int = ROWS_PER_GROUP) -> pd.DataFrame:
+def convert_release(
+    spec: Mapping[str, Any],
+    samples_out: str | Path,
+    problems_out: str | Path,
+    *,
+    rows_per_group: int = ROWS_PER_GROUP,
+) -> pd.DataFrame:
     """Convert an import file once: its samples to `samples_out` (RELEASE_SAMPLES, row groups of
     one problem key) and one row per key to `problems_out` (RELEASE_PROBLEMS), streamed.
 
@@ -333,21 +362,28 @@ def convert_release(spec: Mapping[str, Any], samples_out: str | Path, problems_o
                     if columns[field] not in record:
                         raise ImportBackendError(
                             f"{where}: no column {columns[field]!r} for {field} (columns: "
-                            f"{sorted(map(str, record))[:12]}); map it in import.columns")
+                            f"{sorted(map(str, record))[:12]}); map it in import.columns"
+                        )
                 key = _key_text(record[columns["problem_id"]], where)
                 explicit_index = explicit_index or columns["sample_index"] in record
                 if spec["layout"] == "problem_rows":
                     if key in per_key:
-                        raise ImportBackendError(f"{where}: problem key {key!r} appears in more "
-                                                 f"than one row")
+                        raise ImportBackendError(f"{where}: problem key {key!r} appears in more than one row")
                     rows = _problem_rows(record, columns, where)
                 else:
                     rows = [_sample_row(record, columns, counters, key, where)]
-                info = per_key.setdefault(key, {
-                    "key": key, "position": row_number,
-                    "split": str(record.get(columns["split"]) or ""),
-                    "question": str(record.get(columns["question"]) or ""),
-                    "num_samples": 0, "num_labelled": 0, "num_labelled_correct": 0})
+                info = per_key.setdefault(
+                    key,
+                    {
+                        "key": key,
+                        "position": row_number,
+                        "split": str(record.get(columns["split"]) or ""),
+                        "question": str(record.get(columns["question"]) or ""),
+                        "num_samples": 0,
+                        "num_labelled": 0,
+                        "num_labelled_correct": 0,
+                    },
+                )
                 for row in rows:
                     writer.add(key, row)
                     info["num_samples"] += 1
@@ -362,9 +398,14 @@ def convert_release(spec: Mapping[str, Any], samples_out: str | Path, problems_o
             _check_unique(Path(tmp))  # positions are unique by construction
     index = pd.DataFrame(list(per_key.values()), columns=RELEASE_PROBLEMS.names)
     write_table(index, problems_out, RELEASE_PROBLEMS)
-    log.info("import: converted %s (%s layout): %d problems, %d samples, %d with a verdict",
-             path, spec["layout"], len(index), index["num_samples"].sum(),
-             index["num_labelled"].sum())
+    log.info(
+        "import: converted %s (%s layout): %d problems, %d samples, %d with a verdict",
+        path,
+        spec["layout"],
+        len(index),
+        index["num_samples"].sum(),
+        index["num_labelled"].sum(),
+    )
     return index
 
 
@@ -373,29 +414,58 @@ def _problem_rows(record: Mapping[str, Any], columns: Mapping[str, str], where: 
     if not isinstance(samples, list | tuple):
         raise ImportBackendError(f"{where}: the samples column is not a list")
     count = len(samples)
-    values = {field: _per_sample(record.get(columns[field]), count, columns[field], where)
-              for field in ("sample_index", "prompt_tokens", "completion_tokens", "finish_reason",
-                            "correct", "score")}
+    values = {
+        field: _per_sample(record.get(columns[field]), count, columns[field], where)
+        for field in (
+            "sample_index",
+            "prompt_tokens",
+            "completion_tokens",
+            "finish_reason",
+            "correct",
+            "score",
+        )
+    }
     indices = [i if v is None else int(v) for i, v in enumerate(values["sample_index"])]
-    return [(index, str(text), str(reason or "unknown"),
-             -1 if prompt is None else int(prompt), -1 if completion is None else int(completion),
-             _label(label, where), _score(score, where))
-            for index, text, reason, prompt, completion, label, score in zip(
-                indices, samples, values["finish_reason"], values["prompt_tokens"],
-                values["completion_tokens"], values["correct"], values["score"], strict=True)]
+    return [
+        (
+            index,
+            str(text),
+            str(reason or "unknown"),
+            -1 if prompt is None else int(prompt),
+            -1 if completion is None else int(completion),
+            _label(label, where),
+            _score(score, where),
+        )
+        for index, text, reason, prompt, completion, label, score in zip(
+            indices,
+            samples,
+            values["finish_reason"],
+            values["prompt_tokens"],
+            values["completion_tokens"],
+            values["correct"],
+            values["score"],
+            strict=True,
+        )
+    ]
 
 
-def _sample_row(record: Mapping[str, Any], columns: Mapping[str, str], counters: dict[str, int],
-                key: str, where: str) -> tuple:
+def _sample_row(
+    record: Mapping[str, Any], columns: Mapping[str, str], counters: dict[str, int], key: str, where: str
+) -> tuple:
     index = record.get(columns["sample_index"])
     if index is None:
         index = counters.get(key, 0)  # file order within the problem
     counters[key] = counters.get(key, 0) + 1
     prompt, completion = record.get(columns["prompt_tokens"]), record.get(columns["completion_tokens"])
-    return (int(index), str(record[columns["completion"]]),
-            str(record.get(columns["finish_reason"]) or "unknown"),
-            -1 if prompt is None else int(prompt), -1 if completion is None else int(completion),
-            _label(record.get(columns["correct"]), where), _score(record.get(columns["score"]), where))
+    return (
+        int(index),
+        str(record[columns["completion"]]),
+        str(record.get(columns["finish_reason"]) or "unknown"),
+        -1 if prompt is None else int(prompt),
+        -1 if completion is None else int(completion),
+        _label(record.get(columns["correct"]), where),
+        _score(record.get(columns["score"]), where),
+    )
 
 
 # --- the sampler ---------------------------------------------------------------------------------
@@ -409,12 +479,18 @@ def _row_groups(file: pq.ParquetFile, path: Path) -> dict[str, list[tuple[int, i
     for i in range(file.metadata.num_row_groups):
         group = file.metadata.row_group(i)
         keys, indices = group.column(key_col).statistics, group.column(index_col).statistics
-        if (keys is None or indices is None or not keys.has_min_max or not indices.has_min_max
-                or keys.min != keys.max):
-            raise ImportBackendError(f"{path}: row group {i} is not one problem's samples; "
-                                     "convert the file with monkeys.sampling.importer.convert_release")
-        groups.setdefault(str(keys.min), []).append((i, int(indices.min), int(indices.max),
-                                                     group.num_rows))
+        if (
+            keys is None
+            or indices is None
+            or not keys.has_min_max
+            or not indices.has_min_max
+            or keys.min != keys.max
+        ):
+            raise ImportBackendError(
+                f"{path}: row group {i} is not one problem's samples; "
+                "convert the file with monkeys.sampling.importer.convert_release"
+            )
+        groups.setdefault(str(keys.min), []).append((i, int(indices.min), int(indices.max), group.num_rows))
     return groups
 
 
@@ -425,8 +501,9 @@ class ImportSampler:
     each problem; each problem's samples are read from its own row groups when asked for.
     """
 
-    def __init__(self, *, name: str, spec: Mapping[str, Any], samples_path: str | Path,
-                 mapping: pd.DataFrame):
+    def __init__(
+        self, *, name: str, spec: Mapping[str, Any], samples_path: str | Path, mapping: pd.DataFrame
+    ):
         self.spec = resolve_spec(spec)
         self.path = Path(samples_path)
         self.file = pq.ParquetFile(self.path)
@@ -438,10 +515,15 @@ class ImportSampler:
         self.info = SamplerInfo(
             backend="import",
             model=name,
-            details={"path": str(self.spec["path"]), "converted": str(self.path),
-                     "preset": self.spec.get("preset"), "layout": self.spec["layout"],
-                     "match": self.spec["match"], "samples": sum(self._counts.values()),
-                     "problems": len(self._keys)},
+            details={
+                "path": str(self.spec["path"]),
+                "converted": str(self.path),
+                "preset": self.spec.get("preset"),
+                "layout": self.spec["layout"],
+                "match": self.spec["match"],
+                "samples": sum(self._counts.values()),
+                "problems": len(self._keys),
+            },
         )
 
     def _missing(self, request: SampleRequest, have: int | None) -> ImportBackendError:
@@ -452,11 +534,13 @@ class ImportSampler:
                 f"{path} has no samples for problem {request.problem_id!r} (its samples map to "
                 f"{len(self._keys)} problems of the dataset, e.g. {some}); see "
                 "results/imports/<model>/<dataset>/mapping.parquet, import.match, and the "
-                "dataset's problem selection (`problems: from_import` takes the file's problems)")
+                "dataset's problem selection (`problems: from_import` takes the file's problems)"
+            )
         return ImportBackendError(
             f"{path} has {have} samples of {request.problem_id!r} but the shard needs sample "
             f"{request.sample_index}; set sampling.num_samples to at most "
-            f"{min(self._counts[k] for k in self._keys.values())}")
+            f"{min(self._counts[k] for k in self._keys.values())}"
+        )
 
     def _slice(self, key: str, indices: Sequence[int]) -> pd.DataFrame:
         """The file's rows of `key` with these sample indices, read from their row groups only."""
@@ -489,31 +573,41 @@ class ImportSampler:
             row = rows.loc[request.sample_index]
             prompt_tokens, completion_tokens = int(row["prompt_tokens"]), int(row["completion_tokens"])
             if (prompt_tokens < 0 or completion_tokens < 0) and not self._warned:
-                log.warning("import: %s has no token counts; imported samples record 0 tokens",
-                            self.spec["path"])
+                log.warning(
+                    "import: %s has no token counts; imported samples record 0 tokens", self.spec["path"]
+                )
                 self._warned = True
             correct, score = row["correct"], row["score"]
-            out.append(SampleResult(
-                completion=str(row["completion"]),
-                finish_reason=str(row["finish_reason"]),
-                prompt_tokens=max(prompt_tokens, 0),
-                completion_tokens=max(completion_tokens, 0),
-                wall_s=0.0,
-                seed=-1,
-                score=None if score is None or pd.isna(score) else float(score),
-                imported_correct=None if correct is None or pd.isna(correct) else bool(correct),
-            ))
+            out.append(
+                SampleResult(
+                    completion=str(row["completion"]),
+                    finish_reason=str(row["finish_reason"]),
+                    prompt_tokens=max(prompt_tokens, 0),
+                    completion_tokens=max(completion_tokens, 0),
+                    wall_s=0.0,
+                    seed=-1,
+                    score=None if score is None or pd.isna(score) else float(score),
+                    imported_correct=None if correct is None or pd.isna(correct) else bool(correct),
+                )
+            )
         return out
 
 
-def from_config(model: str, model_spec: Mapping[str, Any], weights: Any = None,
-                imported: Mapping[str, Any] | None = None) -> ImportSampler:
+def from_config(
+    model: str, model_spec: Mapping[str, Any], weights: Any = None, imported: Mapping[str, Any] | None = None
+) -> ImportSampler:
     """The import backend (monkeys.sampling.backends): samples from a converted release."""
     from monkeys.tables.imports import IMPORT_MAPPING
     from monkeys.tables.io import read_table
 
     if not imported:
-        raise ImportBackendError(f"model {model!r}: an import samples from its converted file "
-                                 "(rules import_release and import_map)")
-    return ImportSampler(name=model, spec=model_spec["import"], samples_path=imported["samples"],
-                         mapping=read_table(imported["mapping"], IMPORT_MAPPING))
+        raise ImportBackendError(
+            f"model {model!r}: an import samples from its converted file "
+            "(rules import_release and import_map)"
+        )
+    return ImportSampler(
+        name=model,
+        spec=model_spec["import"],
+        samples_path=imported["samples"],
+        mapping=read_table(imported["mapping"], IMPORT_MAPPING),
+    )

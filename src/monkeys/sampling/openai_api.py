@@ -101,7 +101,7 @@ def split_tokens(total: int, texts: Sequence[str]) -> list[int]:
 def apply_stops(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     """Cut `text` at the first occurrence of any stop sequence; (text, whether cut)."""
     hits = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return (text[:min(hits)], True) if hits else (text, False)
+    return (text[: min(hits)], True) if hits else (text, False)
 
 
 def choice_logprobs(choice: Mapping[str, Any]) -> tuple[list[float], list[str]] | None:
@@ -123,8 +123,7 @@ def choice_logprobs(choice: Mapping[str, Any]) -> tuple[list[float], list[str]] 
     return [float(v) for v in values], [p if isinstance(p, str) else "" for p in pieces]
 
 
-def scored_tokens(choice: Mapping[str, Any], stops: Sequence[str], cut: bool
-                  ) -> tuple[int, float] | None:
+def scored_tokens(choice: Mapping[str, Any], stops: Sequence[str], cut: bool) -> tuple[int, float] | None:
     """(completion tokens, their log-probability sum) of a choice with log-probabilities; with
     `cut` (the text held a stop sequence the server did not apply), only the tokens through the
     one that completes it. None when the choice has no usable log-probabilities."""
@@ -162,11 +161,13 @@ class OpenAISampler:
             if not api_key:
                 raise OpenAIBackendError(
                     f"model {name!r}: environment variable {cfg.api_key_env} (openai.api_key_env) "
-                    "is not set; export the API key under that name")
+                    "is not set; export the API key under that name"
+                )
         path = "completions" if cfg.endpoint == "completions" else "chat/completions"
         self.url = cfg.base_url.rstrip("/") + "/" + path
-        self._poster = JSONPoster(self.url, cfg, where=f"POST {self.url}",
-                                  error=OpenAIBackendError, api_key=api_key)
+        self._poster = JSONPoster(
+            self.url, cfg, where=f"POST {self.url}", error=OpenAIBackendError, api_key=api_key
+        )
         self.stats = self._poster.stats
         self.info = SamplerInfo(
             backend="openai",
@@ -177,7 +178,7 @@ class OpenAISampler:
                 "endpoint": cfg.endpoint,
                 "max_concurrency": cfg.max_concurrency,
                 "n_per_request": cfg.n_per_request,
-                "api_key_env": cfg.api_key_env,   # the variable's name, never its value
+                "api_key_env": cfg.api_key_env,  # the variable's name, never its value
                 "logprobs": "the server's sampled-token logprobs" if cfg.logprobs else None,
             },
         )
@@ -215,7 +216,7 @@ class OpenAISampler:
         if params.min_p > 0:
             body["min_p"] = params.min_p
         if cfg.logprobs and cfg.endpoint == "completions":
-            body["logprobs"] = 0                  # the sampled token's only
+            body["logprobs"] = 0  # the sampled token's only
         elif cfg.logprobs:
             body.update(logprobs=True, top_logprobs=0)
         body.update(cfg.extra_body)
@@ -230,7 +231,8 @@ class OpenAISampler:
         if len(choices) != n:
             raise OpenAIBackendError(
                 f"{self.url} returned {len(choices)} choice(s) for n={n}: this server does not "
-                "honour `n`; set openai.n_per_request: 1 for it")
+                "honour `n`; set openai.n_per_request: 1 for it"
+            )
         usage = reply.get("usage") or {}
         texts, cut = [], []
         for choice in choices:
@@ -243,8 +245,10 @@ class OpenAISampler:
         prompt_tokens = int(usage.get("prompt_tokens", 0))
         completion = int(usage.get("completion_tokens", 0))
         tokens = [completion] if n == 1 else split_tokens(completion, texts)
-        scored = [scored_tokens(choice, params.stop, was_cut) if self.config.logprobs else None
-                  for choice, was_cut in zip(choices, cut, strict=True)]
+        scored = [
+            scored_tokens(choice, params.stop, was_cut) if self.config.logprobs else None
+            for choice, was_cut in zip(choices, cut, strict=True)
+        ]
         share = (time.perf_counter() - started) / n
         seed = None if n == 1 else block[0].seed
         return [
@@ -257,8 +261,7 @@ class OpenAISampler:
                 seed=seed,
                 logprob_sum=None if score is None else score[1],
             )
-            for text, was_cut, choice, count, score in zip(texts, cut, choices, tokens, scored,
-                                                           strict=True)
+            for text, was_cut, choice, count, score in zip(texts, cut, choices, tokens, scored, strict=True)
         ]
 
     # -- the sampler interface ------------------------------------------------
@@ -283,8 +286,7 @@ class OpenAISampler:
         if not work:
             return
         queue = iter(work)
-        pool = ThreadPoolExecutor(max_workers=self.config.max_concurrency,
-                                  thread_name_prefix="openai")
+        pool = ThreadPoolExecutor(max_workers=self.config.max_concurrency, thread_name_prefix="openai")
         running: dict[Future, tuple[int, list[SampleRequest]]] = {}
 
         def submit_next() -> None:
@@ -322,7 +324,8 @@ class OpenAISampler:
         return [out[(r.problem_id, r.sample_index)] for r in requests]
 
 
-def from_config(model: str, model_spec: Mapping[str, Any], weights: Any = None,
-                imported: Any = None) -> OpenAISampler:
+def from_config(
+    model: str, model_spec: Mapping[str, Any], weights: Any = None, imported: Any = None
+) -> OpenAISampler:
     """The openai backend (monkeys.sampling.backends): any OpenAI-compatible server."""
     return OpenAISampler(name=model, config=model_spec["openai"])

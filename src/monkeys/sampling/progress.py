@@ -23,9 +23,17 @@ class Progress:
     done but not timed), so the ETA holds for the rest of the shard.
     """
 
-    def __init__(self, label: str, problems: int, samples: int, *, resumed_problems: int = 0,
-                 resumed_samples: int = 0, interval_s: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        label: str,
+        problems: int,
+        samples: int,
+        *,
+        resumed_problems: int = 0,
+        resumed_samples: int = 0,
+        interval_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.label = label
         self.problems = problems
         self.samples = samples
@@ -37,7 +45,7 @@ class Progress:
         self.interval_s = interval_s
         self._clock = clock
         self._started = clock()
-        self._logged = self._started - interval_s   # the first update logs
+        self._logged = self._started - interval_s  # the first update logs
 
     def rates(self) -> tuple[float, float]:
         """(samples/s, completion tokens/s) of this run so far."""
@@ -49,10 +57,12 @@ class Progress:
         left = self.samples - self.done_samples
         eta = _duration(left / samples_s) if samples_s > 0 else "?"
         resumed = f" ({self.resumed_problems} resumed)" if self.resumed_problems else ""
-        return (f"{self.label}: problems {self.done_problems}/{self.problems}{resumed}, "
-                f"samples {self.done_samples}/{self.samples}, {samples_s:.2f} samples/s, "
-                f"{tokens_s:.1f} tokens/s, elapsed {_duration(self._clock() - self._started)}, "
-                f"ETA {eta}")
+        return (
+            f"{self.label}: problems {self.done_problems}/{self.problems}{resumed}, "
+            f"samples {self.done_samples}/{self.samples}, {samples_s:.2f} samples/s, "
+            f"{tokens_s:.1f} tokens/s, elapsed {_duration(self._clock() - self._started)}, "
+            f"ETA {eta}"
+        )
 
     def update(self, samples: int, completion_tokens: int) -> None:
         """One more problem finished with `samples` samples and `completion_tokens` tokens."""

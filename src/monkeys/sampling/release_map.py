@@ -46,8 +46,10 @@ def _text(value: str) -> str:
 def statements(problems: pd.DataFrame) -> pd.Series:
     """Each problem's text before the prompt template (metadata `statement`, else `prompt`)."""
     meta = [json.loads(m or "{}") for m in problems["metadata"]]
-    return pd.Series([m.get("statement", p) for m, p in zip(meta, problems["prompt"], strict=True)],
-                     index=problems["problem_id"].to_numpy())
+    return pd.Series(
+        [m.get("statement", p) for m, p in zip(meta, problems["prompt"], strict=True)],
+        index=problems["problem_id"].to_numpy(),
+    )
 
 
 def source_indices(problems: pd.DataFrame) -> dict[int, str]:
@@ -61,14 +63,18 @@ def source_indices(problems: pd.DataFrame) -> dict[int, str]:
 
 
 def _where_texts_differ(ours: str, theirs: str) -> str:
-    at = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b),
-              min(len(ours), len(theirs)))
-    return (f"texts differ at character {at}: the file has {theirs[max(0, at - 20):at + 40]!r}, "
-            f"the problem {ours[max(0, at - 20):at + 40]!r}")
+    at = next(
+        (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs))
+    )
+    return (
+        f"texts differ at character {at}: the file has {theirs[max(0, at - 20) : at + 40]!r}, "
+        f"the problem {ours[max(0, at - 20) : at + 40]!r}"
+    )
 
 
-def map_release(index: pd.DataFrame, problems: pd.DataFrame, spec: Mapping[str, Any], *,
-                model: str, dataset: str) -> pd.DataFrame:
+def map_release(
+    index: pd.DataFrame, problems: pd.DataFrame, spec: Mapping[str, Any], *, model: str, dataset: str
+) -> pd.DataFrame:
     """One IMPORT_MAPPING row per key of a converted release (`index`: RELEASE_PROBLEMS)."""
     spec = resolve_spec(spec)
     match = spec["match"]
@@ -80,14 +86,16 @@ def map_release(index: pd.DataFrame, problems: pd.DataFrame, spec: Mapping[str, 
             f"dataset {dataset!r} keeps no index into its original split (a subset such as "
             "MATH-500, or a source that is not the whole split), so the import's keys "
             f"({spec['columns'].get('problem_id', 'problem_id')}) cannot be resolved; set the "
-            "model's import.match: question (match by the problem text)")
+            "model's import.match: question (match by the problem text)"
+        )
     by_text: dict[str, list[str]] = {}
     if match == "question":
         for pid, text in texts.items():
             by_text.setdefault(_text(text), []).append(pid)
     rows = []
-    for key, split, question, count in zip(index["key"], index["split"], index["question"],
-                                           index["num_samples"], strict=True):
+    for key, split, question, count in zip(
+        index["key"], index["split"], index["question"], index["num_samples"], strict=True
+    ):
         pid, status, detail = None, "matched", ""
         if match == "id":
             pid = spec["problem_id_template"].format(key)
@@ -108,15 +116,26 @@ def map_release(index: pd.DataFrame, problems: pd.DataFrame, spec: Mapping[str, 
                 pid = found[0]
             elif not found:
                 status = "no_problem"
-                detail = ("the file states no question" if not question
-                          else "no problem of the dataset has this text")
+                detail = (
+                    "the file states no question"
+                    if not question
+                    else "no problem of the dataset has this text"
+                )
             else:
                 status, detail = "ambiguous", f"problems {found[:3]} all have this text"
-        if status == "matched" and match != "question" and question and \
-                _text(question) != _text(texts[pid]):
+        if status == "matched" and match != "question" and question and _text(question) != _text(texts[pid]):
             status, detail = "text_differs", _where_texts_differ(_text(texts[pid]), _text(question))
-        rows.append({"model": model, "dataset": dataset, "key": key, "problem_id": pid,
-                     "status": status, "detail": detail, "num_samples": count})
+        rows.append(
+            {
+                "model": model,
+                "dataset": dataset,
+                "key": key,
+                "problem_id": pid,
+                "status": status,
+                "detail": detail,
+                "num_samples": count,
+            }
+        )
     mapping = pd.DataFrame(rows, columns=IMPORT_MAPPING.names)
     taken = mapping["problem_id"].where(mapping["status"] == "matched")
     twice = taken.notna() & taken.duplicated(keep=False)
@@ -130,9 +149,12 @@ def summary(mapping: pd.DataFrame) -> str:
     counts = mapping["status"].value_counts().to_dict()
     bad = mapping[mapping["status"] != "matched"]
     examples = "; ".join(f"key {r.key!r} ({r.status}: {r.detail})" for r in bad.head(5).itertuples())
-    return (f"{counts.get('matched', 0)} of {len(mapping)} problem keys matched"
-            + (f", {len(bad)} not ({', '.join(f'{k}: {v}' for k, v in counts.items() if k != 'matched')}); "
-               f"e.g. {examples}" if len(bad) else ""))
+    return f"{counts.get('matched', 0)} of {len(mapping)} problem keys matched" + (
+        f", {len(bad)} not ({', '.join(f'{k}: {v}' for k, v in counts.items() if k != 'matched')}); "
+        f"e.g. {examples}"
+        if len(bad)
+        else ""
+    )
 
 
 def check_mapping(mapping: pd.DataFrame, spec: Mapping[str, Any], *, where: str) -> None:
@@ -148,8 +170,10 @@ def check_mapping(mapping: pd.DataFrame, spec: Mapping[str, Any], *, where: str)
     if spec["unmatched"] == "drop" and matched:
         log.warning("%s; those keys are left out (import.unmatched: drop)", line)
         return
-    hint = (" Check the dataset's source (its order and text must be the original split's) and "
-            "import.match; set import.unmatched: drop to go on with the matched problems only.")
+    hint = (
+        " Check the dataset's source (its order and text must be the original split's) and "
+        "import.match; set import.unmatched: drop to go on with the matched problems only."
+    )
     raise ImportBackendError(line + "." + hint)
 
 
@@ -161,6 +185,5 @@ def imported_problem_ids(mappings: Iterable[str | Path], problems: pd.DataFrame)
         ids = set(mapping.loc[mapping["status"] == "matched", "problem_id"])
         common = ids if common is None else common & ids
     if common is None:
-        raise ImportBackendError("problems: from_import, but no model of the config has "
-                                 "backend import")
+        raise ImportBackendError("problems: from_import, but no model of the config has backend import")
     return [pid for pid in problems["problem_id"] if pid in common]

@@ -79,11 +79,11 @@ def import_inputs(config: Mapping[str, Any]) -> Callable[..., dict[str, Any]]:
         out: dict[str, Any] = {}
         if config["models"][wildcards.model]["backend"] == "import":
             out["imported_samples"] = f"results/imports/{wildcards.model}/samples.parquet"
-            out["imported_mapping"] = (f"results/imports/{wildcards.model}/{wildcards.dataset}/"
-                                       "mapping.parquet")
+            out["imported_mapping"] = f"results/imports/{wildcards.model}/{wildcards.dataset}/mapping.parquet"
         if config["datasets"][wildcards.dataset].get("problems") == "from_import":
-            out["import_mappings"] = [f"results/imports/{m}/{wildcards.dataset}/mapping.parquet"
-                                      for m in import_models(config)]
+            out["import_mappings"] = [
+                f"results/imports/{m}/{wildcards.dataset}/mapping.parquet" for m in import_models(config)
+            ]
         return out
 
     return inputs
@@ -100,8 +100,9 @@ def import_regrade(config: Mapping[str, Any]) -> Callable[..., bool]:
 
 def import_agreements(config: Mapping[str, Any]) -> list[str]:
     """Agreement tables of every import model and dataset (targets of `rule all`)."""
-    return [f"results/import_agreement/{m}/{d}.parquet"
-            for m in import_models(config) for d in config["datasets"]]
+    return [
+        f"results/import_agreement/{m}/{d}.parquet" for m in import_models(config) for d in config["datasets"]
+    ]
 
 
 def sampling_settings(config: Mapping[str, Any]) -> Callable[..., dict[str, Any]]:
@@ -114,10 +115,10 @@ def sampling_settings(config: Mapping[str, Any]) -> Callable[..., dict[str, Any]
     def settings(wildcards) -> dict[str, Any]:
         entry = config["datasets"][wildcards.dataset]
         spec = DATASETS[entry.get("registry", wildcards.dataset)]
-        out = {k: v for k, v in config["sampling"].items()
-               if k not in ("num_samples", "samples_per_shard")}
-        out["stop"] = stop_sequences(entry.get("stop"), entry.get("prompt"), spec.prompt,
-                                     config["sampling"]["stop"])
+        out = {k: v for k, v in config["sampling"].items() if k not in ("num_samples", "samples_per_shard")}
+        out["stop"] = stop_sequences(
+            entry.get("stop"), entry.get("prompt"), spec.prompt, config["sampling"]["stop"]
+        )
         return out
 
     return settings

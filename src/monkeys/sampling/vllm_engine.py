@@ -44,9 +44,20 @@ from monkeys.sampling.logprobs import DEFINITION
 
 log = logging.getLogger(__name__)
 
-ENGINE_KEYS = ("tensor_parallel_size", "dtype", "max_model_len", "gpu_memory_utilization",
-               "enable_prefix_caching", "max_num_seqs", "quantization", "trust_remote_code",
-               "tokenizer", "revision", "enforce_eager", "swap_space")
+ENGINE_KEYS = (
+    "tensor_parallel_size",
+    "dtype",
+    "max_model_len",
+    "gpu_memory_utilization",
+    "enable_prefix_caching",
+    "max_num_seqs",
+    "quantization",
+    "trust_remote_code",
+    "tokenizer",
+    "revision",
+    "enforce_eager",
+    "swap_space",
+)
 OWN_KEYS = ("batch_invariant", "checkpoint_samples", "engine_args")
 
 
@@ -61,7 +72,8 @@ def _import_vllm():
         raise VLLMBackendError(
             "backend 'vllm' needs vLLM, which is not installed here: on a machine with an "
             "NVIDIA GPU run `pip install 'monkeys[vllm]'` in the repository (or use the image "
-            f"from containers/vllm.Dockerfile) ({exc})") from None
+            f"from containers/vllm.Dockerfile) ({exc})"
+        ) from None
     return vllm
 
 
@@ -69,8 +81,7 @@ def engine_kwargs(model_path: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword arguments for `vllm.LLM` from the model's `vllm` config section."""
     unknown = sorted(set(spec) - set(ENGINE_KEYS) - set(OWN_KEYS))
     if unknown:
-        raise VLLMBackendError(f"unknown vllm settings {unknown}; allowed: "
-                               f"{sorted(ENGINE_KEYS + OWN_KEYS)}")
+        raise VLLMBackendError(f"unknown vllm settings {unknown}; allowed: {sorted(ENGINE_KEYS + OWN_KEYS)}")
     kwargs: dict[str, Any] = {"model": model_path, "seed": 0}
     kwargs.update({k: spec[k] for k in ENGINE_KEYS if spec.get(k) is not None})
     kwargs.update(spec.get("engine_args") or {})
@@ -79,7 +90,8 @@ def engine_kwargs(model_path: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         raise VLLMBackendError(
             f"vllm engine_args logprobs_mode {mode!r}: samples record raw log-probabilities "
             "(temperature 1, no truncation) so that scores compare across backends; remove "
-            "logprobs_mode or set it to raw_logprobs")
+            "logprobs_mode or set it to raw_logprobs"
+        )
     return kwargs
 
 
@@ -126,11 +138,15 @@ class VLLMSampler:
         self._max_len = spec.get("max_model_len")
         version = getattr(vllm, "__version__", "unknown")
         engine = getattr(self._llm, "llm_engine", None)
-        self._logprobs = raw_logprobs(version, None if engine is None else type(engine).__module__,
-                                      os.environ)
+        self._logprobs = raw_logprobs(
+            version, None if engine is None else type(engine).__module__, os.environ
+        )
         if not self._logprobs:
-            log.warning("vLLM %s runs its V0 engine, whose log-probabilities are taken after "
-                        "temperature and truncation: logprob_sum is not recorded", version)
+            log.warning(
+                "vLLM %s runs its V0 engine, whose log-probabilities are taken after "
+                "temperature and truncation: logprob_sum is not recorded",
+                version,
+            )
         try:
             self._tokenizer = self._llm.get_tokenizer()
         except Exception:  # pragma: no cover - only for engines without a tokenizer
@@ -156,7 +172,7 @@ class VLLMSampler:
             "seed": seed,
         }
         if self._logprobs:
-            kwargs["logprobs"] = 0      # the sampled token's log-probability only
+            kwargs["logprobs"] = 0  # the sampled token's log-probability only
         if params.stop:
             kwargs["stop"] = list(params.stop)
         if params.top_k > 0:
@@ -183,9 +199,11 @@ class VLLMSampler:
             else:
                 results[i] = SampleResult("", "prompt_too_long", count, 0, 0.0)
         if todo:
-            outputs = self._llm.generate([requests[i].prompt for i in todo],
-                                         [self._params(params, requests[i].seed) for i in todo],
-                                         use_tqdm=False)
+            outputs = self._llm.generate(
+                [requests[i].prompt for i in todo],
+                [self._params(params, requests[i].seed) for i in todo],
+                use_tqdm=False,
+            )
             share = (time.perf_counter() - started) / len(todo)
             for i, output in zip(todo, outputs, strict=True):
                 completion = output.outputs[0]
@@ -213,7 +231,7 @@ class VLLMSampler:
                 results = self._generate(flat, params)
                 offset = 0
                 for p in chunk:
-                    yield p, results[offset:offset + len(groups[p])]
+                    yield p, results[offset : offset + len(groups[p])]
                     offset += len(groups[p])
                 chunk, size = [], 0
 
@@ -222,8 +240,7 @@ class VLLMSampler:
         return self._generate(list(requests), params)
 
 
-def from_config(model: str, model_spec: Mapping[str, Any], weights: Any,
-                imported: Any = None) -> VLLMSampler:
+def from_config(model: str, model_spec: Mapping[str, Any], weights: Any, imported: Any = None) -> VLLMSampler:
     """The vllm backend (monkeys.sampling.backends); the weights' revision unless the
     `vllm` section names one."""
     spec = dict(model_spec.get("vllm") or {})

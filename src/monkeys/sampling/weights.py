@@ -36,7 +36,7 @@ class Weights:
     path: str
     sha256: str
     source: str
-    files: dict[str, int] | None = None   # a directory's files and sizes
+    files: dict[str, int] | None = None  # a directory's files and sizes
 
 
 def _tree(path: Path) -> dict[str, int]:
@@ -115,16 +115,20 @@ def load_manifest(path: str | Path, verify: bool = True) -> Weights:
     """Read a manifest; with `verify`, re-check the file's sha256 on this machine."""
     weights = Weights(**json.loads(Path(path).read_text()))
     if verify and not weights.sha256:
-        return weights      # nothing local to check (hf id, remote server, imports)
+        return weights  # nothing local to check (hf id, remote server, imports)
     if verify and weights.files is not None:
         if not Path(weights.path).is_dir():
-            raise WeightsError(f"{weights.path} (from {path}) is missing on this machine; delete "
-                               f"{path} to fetch the model again")
+            raise WeightsError(
+                f"{weights.path} (from {path}) is missing on this machine; delete "
+                f"{path} to fetch the model again"
+            )
         found = _tree(Path(weights.path))
         if found != weights.files:
             changed = sorted(set(found.items()) ^ set(weights.files.items()))[:3]
-            raise WeightsError(f"{weights.path}: files differ from {path} (e.g. {changed}); "
-                               f"delete {path} to fetch the model again")
+            raise WeightsError(
+                f"{weights.path}: files differ from {path} (e.g. {changed}); "
+                f"delete {path} to fetch the model again"
+            )
         return weights
     if verify:
         if not Path(weights.path).is_file():

@@ -31,8 +31,14 @@ class Extrapolation:
 
 
 def extrapolate(
-    per_problem: np.ndarray, ks: Sequence[int], k_target: int, *, k_min: int, resamples: int,
-    seed: int, confidence: float,
+    per_problem: np.ndarray,
+    ks: Sequence[int],
+    k_target: int,
+    *,
+    k_min: int,
+    resamples: int,
+    seed: int,
+    confidence: float,
 ) -> Extrapolation:
     """Fit on the mean curve and on `resamples` bootstrap curves; predict coverage at k_target.
 
@@ -57,9 +63,15 @@ def extrapolate(
         lower, upper = np.quantile(predictions, [alpha, 1.0 - alpha])
     else:
         lower = upper = float("nan")
-    return Extrapolation(k_target=int(k_target), coverage=centre, lower=float(lower),
-                         upper=float(upper), resamples_used=len(predictions),
-                         resamples=resamples, confidence=confidence)
+    return Extrapolation(
+        k_target=int(k_target),
+        coverage=centre,
+        lower=float(lower),
+        upper=float(upper),
+        resamples_used=len(predictions),
+        resamples=resamples,
+        confidence=confidence,
+    )
 
 
 def k_at_coverage(ks: Sequence[int], coverage: Sequence[float], level: float) -> float:
@@ -82,7 +94,8 @@ def k_at_coverage(ks: Sequence[int], coverage: Sequence[float], level: float) ->
 
 
 def family_offsets(
-    curves: dict[str, tuple[Sequence[int], Sequence[float]]], reference: str,
+    curves: dict[str, tuple[Sequence[int], Sequence[float]]],
+    reference: str,
     levels: Sequence[float],
 ) -> list[dict[str, float | str]]:
     """For each model and coverage level: k needed, k the reference needs, log10 of their ratio."""
@@ -92,7 +105,14 @@ def family_offsets(
         for level in levels:
             k_model = k_at_coverage(ks, cov, level)
             k_ref = k_at_coverage(ref_ks, ref_cov, level)
-            rows.append({"model": model, "reference": reference, "level": float(level),
-                         "k": k_model, "k_reference": k_ref,
-                         "log10_offset": float(np.log10(k_model / k_ref))})
+            rows.append(
+                {
+                    "model": model,
+                    "reference": reference,
+                    "level": float(level),
+                    "k": k_model,
+                    "k_reference": k_ref,
+                    "log10_offset": float(np.log10(k_model / k_ref)),
+                }
+            )
     return rows

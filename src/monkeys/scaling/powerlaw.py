@@ -72,8 +72,7 @@ def fit_exponentiated_power_law(
     c_all = np.asarray(coverage, dtype=np.float64).ravel()
     if k_all.shape != c_all.shape:
         raise ValueError(
-            f"fit_exponentiated_power_law: ks and coverage differ in length "
-            f"({k_all.size} vs {c_all.size})"
+            f"fit_exponentiated_power_law: ks and coverage differ in length ({k_all.size} vs {c_all.size})"
         )
     upper = np.inf if k_max is None else float(k_max)
     with np.errstate(invalid="ignore"):
@@ -94,9 +93,7 @@ def fit_exponentiated_power_law(
         return _failure(int(k_min), fallback_max, 0, "no usable points (need 0 < coverage <= 1)")
     used_min, used_max = int(k.min()), int(k.max())
     if num_points < 3:
-        return _failure(
-            used_min, used_max, num_points, f"need >= 3 usable points, got {num_points}"
-        )
+        return _failure(used_min, used_max, num_points, f"need >= 3 usable points, got {num_points}")
 
     y = np.log(cov)
     if np.all(y == 0.0):

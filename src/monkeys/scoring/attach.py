@@ -33,22 +33,26 @@ def attach_scores(samples: pd.DataFrame, score_paths: list[str]) -> pd.DataFrame
     scores = read_tables(list(score_paths), SCORES)
     scorers = sorted(scores["scorer"].unique())
     if len(scorers) > 1:
-        raise ScoresMismatchError(f"score shards of several scorers were given ({scorers}); "
-                                  "selection uses one (analysis.score)")
+        raise ScoresMismatchError(
+            f"score shards of several scorers were given ({scorers}); selection uses one (analysis.score)"
+        )
     duplicated = scores.duplicated(KEY)
     if duplicated.any():
         row = scores.loc[duplicated, KEY].iloc[0].tolist()
-        raise ScoresMismatchError(f"{int(duplicated.sum())} sample(s) are scored twice in the "
-                                  f"score shards (e.g. {row})")
+        raise ScoresMismatchError(
+            f"{int(duplicated.sum())} sample(s) are scored twice in the score shards (e.g. {row})"
+        )
     merged = samples.drop(columns=["score"], errors="ignore").merge(
-        scores[KEY + ["score"]], on=KEY, how="left", validate="one_to_one", indicator=True)
+        scores[KEY + ["score"]], on=KEY, how="left", validate="one_to_one", indicator=True
+    )
     missing = merged["_merge"] == "left_only"
     if missing.any():
         row = merged.loc[missing, KEY].iloc[0].tolist()
         raise ScoresMismatchError(
             f"{int(missing.sum())} of {len(samples)} samples have no score from "
             f"{scorers[0] if scorers else 'the score shards'} (e.g. {row}); rerun its "
-            "score_shard jobs (delete their outputs) after resampling")
+            "score_shard jobs (delete their outputs) after resampling"
+        )
     extra = len(scores) - int((merged["_merge"] == "both").sum())
     if extra:
         log.warning("ignoring %d score(s) of samples not in the samples table", extra)
@@ -68,8 +72,7 @@ def apply_score_choice(samples: pd.DataFrame, choice: str, score_paths: list[str
     if choice == "mean_logprob":
         out = samples.copy()
         # An empty completion has no mean; with the engine's logprobs present it is never preferred.
-        empty = out["logprob_mean"].isna() & out["logprob_sum"].notna() \
-            & (out["completion_tokens"] == 0)
+        empty = out["logprob_mean"].isna() & out["logprob_sum"].notna() & (out["completion_tokens"] == 0)
         out["score"] = out["logprob_mean"].astype("float64").mask(empty, float("-inf"))
         return out
     return attach_scores(samples, score_paths)

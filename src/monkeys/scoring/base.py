@@ -68,8 +68,9 @@ def render(template: str, prompt: str, completion: str) -> str:
     return template.replace("{{prompt}}", prompt).replace("{{completion}}", completion)
 
 
-def run_groups(groups: Sequence[Sequence[T]], work: Callable[[T], Score], *,
-               max_concurrency: int, name: str = "scorer") -> Iterator[tuple[int, list[Score]]]:
+def run_groups(
+    groups: Sequence[Sequence[T]], work: Callable[[T], Score], *, max_concurrency: int, name: str = "scorer"
+) -> Iterator[tuple[int, list[Score]]]:
     """Apply `work` to every item with up to `max_concurrency` calls in flight; yield each
     group's results (in item order) as soon as all of its items are done.
 

@@ -59,10 +59,15 @@ from monkeys.http_retry import JSONPoster
 from monkeys.scoring.base import Score, ScoreRequest, ScorerInfo, ScoringError, render, run_groups
 
 METHODS = ("logprob", "judge", "classify", "pooling", "score")
-DEFAULT_JUDGE = ("{{prompt}}{{completion}}\n\n"
-                 "Question: Is the solution above correct? Answer Yes or No.\nAnswer:")
-DEFAULT_TEMPLATES = {"logprob": "{{prompt}}", "judge": DEFAULT_JUDGE,
-                     "classify": "{{prompt}}{{completion}}", "pooling": "{{prompt}}{{completion}}"}
+DEFAULT_JUDGE = (
+    "{{prompt}}{{completion}}\n\nQuestion: Is the solution above correct? Answer Yes or No.\nAnswer:"
+)
+DEFAULT_TEMPLATES = {
+    "logprob": "{{prompt}}",
+    "judge": DEFAULT_JUDGE,
+    "classify": "{{prompt}}{{completion}}",
+    "pooling": "{{prompt}}{{completion}}",
+}
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,7 @@ class HTTPConfig:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(spec) - known)
         if unknown:
-            raise ScoringError(f"scorer {name!r}: unknown http settings {unknown}; "
-                               f"allowed: {sorted(known)}")
+            raise ScoringError(f"scorer {name!r}: unknown http settings {unknown}; allowed: {sorted(known)}")
         if "base_url" not in spec or "model" not in spec:
             raise ScoringError(f"scorer {name!r}: the http backend needs `base_url` and `model`")
         config = cls(**dict(spec))
@@ -113,10 +117,15 @@ class HTTPConfig:
             return f"http.reduce is {self.reduce!r}; allowed: mean, sum"
         template = self.template_text()
         if self.method == "logprob" and "{{completion}}" in template:
-            return ("http.template of method logprob is the context the completion is scored "
-                    "after: it must not contain {{completion}}")
-        if self.method in ("judge", "classify", "pooling") and self.input == "text" \
-                and "{{completion}}" not in template:
+            return (
+                "http.template of method logprob is the context the completion is scored "
+                "after: it must not contain {{completion}}"
+            )
+        if (
+            self.method in ("judge", "classify", "pooling")
+            and self.input == "text"
+            and "{{completion}}" not in template
+        ):
             return f"http.template of method {self.method} must contain {{{{completion}}}}"
         if self.method == "judge" and not self.answer:
             return "http.answer (the judge's approving answer, e.g. ' Yes') must not be empty"
@@ -139,8 +148,10 @@ class HTTPConfig:
 
 # -- pure helpers: what to send, and what the answer means ---------------------------------
 
-def span_logprobs(text: str, offsets: Sequence[int], logprobs: Sequence[float | None],
-                  start: int, stop: int) -> list[float | None]:
+
+def span_logprobs(
+    text: str, offsets: Sequence[int], logprobs: Sequence[float | None], start: int, stop: int
+) -> list[float | None]:
     """Log-probabilities of the echoed tokens that hold a character of text[start:stop].
 
     Token i covers [offsets[i], offsets[i+1]) (the last one up to len(text)); with `stop` at
@@ -176,8 +187,10 @@ def request_body(config: HTTPConfig, request: ScoreRequest) -> dict[str, Any]:
     elif config.method == "score":
         body.update(text_1=request.prompt, text_2=request.completion)
     elif config.input == "chat":
-        body["messages"] = [{"role": "user", "content": request.prompt},
-                            {"role": "assistant", "content": request.completion}]
+        body["messages"] = [
+            {"role": "user", "content": request.prompt},
+            {"role": "assistant", "content": request.completion},
+        ]
     else:
         body["input"] = render(config.template_text(), request.prompt, request.completion)
     if config.use_activation is not None and config.method in ("classify", "pooling", "score"):
@@ -200,7 +213,7 @@ def _entry(values: Any, label: int) -> float:
         values = [values]
     if not isinstance(values, list) or not values:
         raise ValueError(f"expected a list of numbers, got {str(values)[:80]!r}")
-    if isinstance(values[0], list):    # token-level output: the last token's row
+    if isinstance(values[0], list):  # token-level output: the last token's row
         values = values[-1]
     if not -len(values) <= label < len(values):
         raise ValueError(f"label {label} is out of range for {len(values)} output(s)")
@@ -214,34 +227,37 @@ def parse_reply(config: HTTPConfig, request: ScoreRequest, reply: Mapping[str, A
         lp = choice.get("logprobs") or {}
         offsets, values = lp.get("text_offset"), lp.get("token_logprobs")
         if not isinstance(offsets, list) or not isinstance(values, list):
-            raise ValueError("the answer has no logprobs.text_offset/token_logprobs: the server "
-                             "must support `echo` with `logprobs` on /completions")
+            raise ValueError(
+                "the answer has no logprobs.text_offset/token_logprobs: the server "
+                "must support `echo` with `logprobs` on /completions"
+            )
         text, start, stop = logprob_text(config, request)
         echoed = choice.get("text") or ""
         if not echoed.startswith(text):
-            raise ValueError("the answer does not echo the prompt (does the server support "
-                             "`echo: true`?)")
+            raise ValueError("the answer does not echo the prompt (does the server support `echo: true`?)")
         picked = span_logprobs(echoed, offsets, values, start, stop)
         if any(v is None for v in picked):
-            raise ValueError("the server gave no log-probability for a scored token (the "
-                             "first token of a text has none: give the template some context)")
+            raise ValueError(
+                "the server gave no log-probability for a scored token (the "
+                "first token of a text has none: give the template some context)"
+            )
         if not picked:
             return -math.inf
         total = math.fsum(float(v) for v in picked)  # type: ignore[arg-type]
-        return total / len(picked) if config.method == "logprob" and config.reduce == "mean" \
-            else total
+        return total / len(picked) if config.method == "logprob" and config.reduce == "mean" else total
     if config.method == "score":
         return float(_first(reply, "data")["score"])
     item = _first(reply, "data")
     if config.method == "pooling":
         return _entry(item.get("data"), config.label)
-    for key in ("probs", "probabilities", "logits"):      # /classify, old and new vLLM
+    for key in ("probs", "probabilities", "logits"):  # /classify, old and new vLLM
         if item.get(key):
             return _entry(item[key], config.label)
     raise ValueError("the /classify answer has none of probs, probabilities, logits")
 
 
 # -- the backend ----------------------------------------------------------------------------
+
 
 class HTTPScorer:
     """Scores samples with a model behind an HTTP server."""
@@ -256,16 +272,28 @@ class HTTPScorer:
             if not api_key:
                 raise ScoringError(
                     f"scorer {name!r}: environment variable {self.config.api_key_env} "
-                    "(http.api_key_env) is not set; export the API key under that name")
-        self._poster = JSONPoster(self.url, self.config, where=f"scorer {name!r}: POST {self.url}",
-                                  error=ScoringError, api_key=api_key)
+                    "(http.api_key_env) is not set; export the API key under that name"
+                )
+        self._poster = JSONPoster(
+            self.url,
+            self.config,
+            where=f"scorer {name!r}: POST {self.url}",
+            error=ScoringError,
+            api_key=api_key,
+        )
         self.stats = self._poster.stats
         cfg = self.config
-        self.info = ScorerInfo(backend="http", scorer=name, details={
-            "url": self.url, "served_model": cfg.model, "method": cfg.method,
-            "max_concurrency": cfg.max_concurrency,
-            "api_key_env": cfg.api_key_env,     # the variable's name, never its value
-        })
+        self.info = ScorerInfo(
+            backend="http",
+            scorer=name,
+            details={
+                "url": self.url,
+                "served_model": cfg.model,
+                "method": cfg.method,
+                "max_concurrency": cfg.max_concurrency,
+                "api_key_env": cfg.api_key_env,  # the variable's name, never its value
+            },
+        )
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST with retries (`monkeys.http_retry`)."""
@@ -278,14 +306,19 @@ class HTTPScorer:
         try:
             value = parse_reply(self.config, request, reply)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ScoringError(f"scorer {self.name!r}: unexpected answer from {self.url} "
-                               f"(method {self.config.method}): {exc}") from None
+            raise ScoringError(
+                f"scorer {self.name!r}: unexpected answer from {self.url} "
+                f"(method {self.config.method}): {exc}"
+            ) from None
         if math.isnan(value):
-            raise ScoringError(f"scorer {self.name!r}: {self.url} returned NaN for "
-                               f"{request.problem_id} sample {request.sample_index}")
+            raise ScoringError(
+                f"scorer {self.name!r}: {self.url} returned NaN for "
+                f"{request.problem_id} sample {request.sample_index}"
+            )
         return Score(score=value, wall_s=time.perf_counter() - started)
 
     def score_groups(self, groups: Sequence[Sequence[ScoreRequest]]) -> Iterator[tuple[int, list[Score]]]:
         """Scores of whole problems as they finish, `max_concurrency` requests in flight."""
-        yield from run_groups(groups, self.score_one, max_concurrency=self.config.max_concurrency,
-                              name=f"score-{self.name}")
+        yield from run_groups(
+            groups, self.score_one, max_concurrency=self.config.max_concurrency, name=f"score-{self.name}"
+        )

@@ -18,8 +18,10 @@ def score_choice_problem(config: Mapping[str, Any]) -> str | None:
     if choice in BUILTIN_SCORES or choice in scorers:
         return None
     known = ", ".join([*BUILTIN_SCORES, *sorted(scorers)])
-    return (f"invalid config: 'analysis.score' is {choice!r}: neither a built-in score nor a "
-            f"scorer under `scorers`; allowed: {known}")
+    return (
+        f"invalid config: 'analysis.score' is {choice!r}: neither a built-in score nor a "
+        f"scorer under `scorers`; allowed: {known}"
+    )
 
 
 def scoring_resources(config: Mapping[str, Any]) -> Callable[..., Any]:
@@ -57,7 +59,9 @@ def selection_scores(config: Mapping[str, Any], shards: Sequence[str]) -> Callab
         choice = config["analysis"].get("score", "none")
         if choice in BUILTIN_SCORES:
             return []
-        return [f"results/scores/{choice}/{wildcards.model}/{wildcards.dataset}/{shard}.parquet"
-                for shard in shards]
+        return [
+            f"results/scores/{choice}/{wildcards.model}/{wildcards.dataset}/{shard}.parquet"
+            for shard in shards
+        ]
 
     return inputs

@@ -28,11 +28,19 @@ from typing import Any
 
 from monkeys.scoring.base import Score, ScoreRequest, ScorerInfo, ScoringError, render
 
-ENGINE_KEYS = ("tensor_parallel_size", "dtype", "max_model_len", "gpu_memory_utilization",
-               "max_num_seqs", "quantization", "trust_remote_code", "tokenizer", "revision",
-               "enforce_eager")
-OWN_KEYS = ("runner", "pooling_task", "label", "input", "template", "checkpoint_samples",
-            "engine_args")
+ENGINE_KEYS = (
+    "tensor_parallel_size",
+    "dtype",
+    "max_model_len",
+    "gpu_memory_utilization",
+    "max_num_seqs",
+    "quantization",
+    "trust_remote_code",
+    "tokenizer",
+    "revision",
+    "enforce_eager",
+)
+OWN_KEYS = ("runner", "pooling_task", "label", "input", "template", "checkpoint_samples", "engine_args")
 
 
 def _import_vllm(name: str):
@@ -42,7 +50,8 @@ def _import_vllm(name: str):
         raise ScoringError(
             f"scorer {name!r} (backend vllm) needs vLLM, which is not installed here: on a "
             "machine with an NVIDIA GPU run `pip install 'monkeys[vllm]'` in the repository (or "
-            f"use the image from containers/vllm.Dockerfile) ({exc})") from None
+            f"use the image from containers/vllm.Dockerfile) ({exc})"
+        ) from None
     return vllm
 
 
@@ -50,8 +59,9 @@ def reward_engine_kwargs(name: str, model_path: str, spec: Mapping[str, Any]) ->
     """Keyword arguments for `vllm.LLM` from a scorer's `vllm` section."""
     unknown = sorted(set(spec) - set(ENGINE_KEYS) - set(OWN_KEYS))
     if unknown:
-        raise ScoringError(f"scorer {name!r}: unknown vllm settings {unknown}; allowed: "
-                           f"{sorted(ENGINE_KEYS + OWN_KEYS)}")
+        raise ScoringError(
+            f"scorer {name!r}: unknown vllm settings {unknown}; allowed: {sorted(ENGINE_KEYS + OWN_KEYS)}"
+        )
     kwargs: dict[str, Any] = {"model": model_path, "seed": 0}
     runner = spec.get("runner", "pooling")
     if runner:
@@ -99,16 +109,25 @@ class VLLMRewardScorer:
             self._llm = vllm.LLM(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ScoringError(f"scorer {name!r}: vLLM could not load {model_path}: {exc}") from exc
-        self.info = ScorerInfo(backend="vllm", scorer=name, details={
-            "engine_version": getattr(vllm, "__version__", "unknown"),
-            "engine_args": {k: v for k, v in kwargs.items() if k != "seed"},
-            "pooling_task": self.task, "label": self.label, "input": self.input})
+        self.info = ScorerInfo(
+            backend="vllm",
+            scorer=name,
+            details={
+                "engine_version": getattr(vllm, "__version__", "unknown"),
+                "engine_args": {k: v for k, v in kwargs.items() if k != "seed"},
+                "pooling_task": self.task,
+                "label": self.label,
+                "input": self.input,
+            },
+        )
 
     def text(self, request: ScoreRequest) -> str:
         """The text the reward model reads for one sample."""
         if self.input == "chat":
-            messages = [{"role": "user", "content": request.prompt},
-                        {"role": "assistant", "content": request.completion}]
+            messages = [
+                {"role": "user", "content": request.prompt},
+                {"role": "assistant", "content": request.completion},
+            ]
             return self._llm.get_tokenizer().apply_chat_template(messages, tokenize=False)
         return render(self.template, request.prompt, request.completion)
 
@@ -122,8 +141,10 @@ class VLLMRewardScorer:
         share = (time.perf_counter() - started) / max(len(requests), 1)
         scores = [pick(_values(output), self.label) for output in outputs]
         if len(scores) != len(requests) or any(math.isnan(s) for s in scores):
-            raise ScoringError(f"scorer {self.name!r}: vLLM returned {len(scores)} scores "
-                               f"(NaN among them?) for {len(requests)} samples")
+            raise ScoringError(
+                f"scorer {self.name!r}: vLLM returned {len(scores)} scores "
+                f"(NaN among them?) for {len(requests)} samples"
+            )
         return [Score(score=s, wall_s=share) for s in scores]
 
     def score_groups(self, groups: Sequence[Sequence[ScoreRequest]]) -> Iterator[tuple[int, list[Score]]]:
@@ -137,6 +158,6 @@ class VLLMRewardScorer:
                 scores = self._score([r for p in chunk for r in groups[p]])
                 offset = 0
                 for p in chunk:
-                    yield p, scores[offset:offset + len(groups[p])]
+                    yield p, scores[offset : offset + len(groups[p])]
                     offset += len(groups[p])
                 chunk, size = [], 0

@@ -35,8 +35,9 @@ def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
     return front
 
 
-def cost_curves(coverage: pd.DataFrame, counts: pd.DataFrame,
-                model_specs: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+def cost_curves(
+    coverage: pd.DataFrame, counts: pd.DataFrame, model_specs: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
     """Per model and k: coverage, mean FLOPs and dollars per problem for k samples each."""
     rows = []
     for model, curve in coverage.groupby("model", sort=True):
@@ -47,26 +48,42 @@ def cost_curves(coverage: pd.DataFrame, counts: pd.DataFrame,
         except ValueError:
             cost = None
         n = part["n"].to_numpy(np.float64)
-        prompt = part["prompt_tokens"].to_numpy(np.float64) / n       # per sample
+        prompt = part["prompt_tokens"].to_numpy(np.float64) / n  # per sample
         completion = part["completion_tokens"].to_numpy(np.float64) / n
         for k, value in zip(curve["k"], curve["coverage"], strict=True):
             if cost is None:
                 flops = price = np.nan
             else:
-                flops = np.mean([problem_flops_from_totals(int(k), p * k, d * k, cost)
-                                 for p, d in zip(prompt, completion, strict=True)])
+                flops = np.mean(
+                    [
+                        problem_flops_from_totals(int(k), p * k, d * k, cost)
+                        for p, d in zip(prompt, completion, strict=True)
+                    ]
+                )
                 price = float(np.mean(dollars(prompt * k, completion * k, cost)))
-            rows.append({"model": model, "dataset": curve["dataset"].iat[0], "k": int(k),
-                         "coverage": float(value), "flops": float(flops), "dollars": price})
+            rows.append(
+                {
+                    "model": model,
+                    "dataset": curve["dataset"].iat[0],
+                    "k": int(k),
+                    "coverage": float(value),
+                    "flops": float(flops),
+                    "dollars": price,
+                }
+            )
     frame = pd.DataFrame(rows)
     frame["pareto_flops"] = pareto_front(frame["flops"].to_numpy(), frame["coverage"].to_numpy())
-    frame["pareto_dollars"] = pareto_front(frame["dollars"].to_numpy(),
-                                           frame["coverage"].to_numpy())
+    frame["pareto_dollars"] = pareto_front(frame["dollars"].to_numpy(), frame["coverage"].to_numpy())
     return frame
 
 
-def cost(coverage_paths: Sequence[str], counts_paths: Sequence[str], out: str | Path, *,
-         models: Mapping[str, Mapping[str, Any]]) -> None:
+def cost(
+    coverage_paths: Sequence[str],
+    counts_paths: Sequence[str],
+    out: str | Path,
+    *,
+    models: Mapping[str, Mapping[str, Any]],
+) -> None:
     """Write the cost table of one dataset (all models)."""
     coverage = read_tables(list(coverage_paths), COVERAGE)
     counts = read_tables(list(counts_paths), COUNTS)

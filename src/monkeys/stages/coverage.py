@@ -12,10 +12,13 @@ from monkeys.tables.coverage import COVERAGE
 from monkeys.tables.io import read_table, write_table
 
 
-def coverage(counts_path: str | Path, out: str | Path, *, analysis: Mapping[str, Any],
-             seed: int) -> None:
+def coverage(counts_path: str | Path, out: str | Path, *, analysis: Mapping[str, Any], seed: int) -> None:
     """The coverage curve with its bootstrap band."""
     counts = read_table(counts_path, COUNTS)
-    curve = coverage_curve(counts, resamples=int(analysis["bootstrap_resamples"]), seed=seed,
-                           confidence=float(analysis["confidence"]))
+    curve = coverage_curve(
+        counts,
+        resamples=int(analysis["bootstrap_resamples"]),
+        seed=seed,
+        confidence=float(analysis["confidence"]),
+    )
     write_table(curve, out, COVERAGE)

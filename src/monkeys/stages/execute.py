@@ -1,6 +1,5 @@
 """The execution stage: grade one shard of samples in the sandbox."""
 
-
 from __future__ import annotations
 
 import logging
@@ -31,8 +30,17 @@ def with_strong_tests(problems: pd.DataFrame, strong: pd.DataFrame) -> pd.DataFr
 
 # Error types of programs that never ran (a syntax or import error, the tests' `check` replaced,
 # no tests): they abstain in majority vote whatever the other verdict columns say.
-NEVER_RAN = frozenset({"SyntaxError", "IndentationError", "TabError", "ImportError",
-                       "ModuleNotFoundError", "CheckReplaced", "NoTests"})
+NEVER_RAN = frozenset(
+    {
+        "SyntaxError",
+        "IndentationError",
+        "TabError",
+        "ImportError",
+        "ModuleNotFoundError",
+        "CheckReplaced",
+        "NoTests",
+    }
+)
 
 
 def answers(verdicts: pd.DataFrame) -> pd.Series:
@@ -79,9 +87,10 @@ def answers(verdicts: pd.DataFrame) -> pd.Series:
             return "fail:" + ",".join(str(i) for i in failed)
         return f"ran:{row.get('sample_index', row.name)}"
 
-    values = [(answer or None) if graded_math else behaviour(row)
-              for graded_math, answer, (_, row) in zip(is_math, math, verdicts.iterrows(),
-                                                        strict=True)]
+    values = [
+        (answer or None) if graded_math else behaviour(row)
+        for graded_math, answer, (_, row) in zip(is_math, math, verdicts.iterrows(), strict=True)
+    ]
     return pd.Series(values, index=verdicts.index, dtype=object)
 
 
@@ -120,16 +129,24 @@ def execute_shard(
     """
     problems = read_table(problems_path, PROBLEMS)
     if strong_tests_path:
-        problems = with_strong_tests(problems, read_table(strong_tests_path,
-                                                                 STRONG_TESTS))
+        problems = with_strong_tests(problems, read_table(strong_tests_path, STRONG_TESTS))
     samples = read_table(samples_path, SAMPLES)
     by_problem = problems.set_index("problem_id")["grader"] if "grader" in problems else None
-    graders = (samples["problem_id"].map(by_problem).fillna("unit_tests").replace("", "unit_tests")
-               if by_problem is not None else pd.Series("unit_tests", index=samples.index))
+    graders = (
+        samples["problem_id"].map(by_problem).fillna("unit_tests").replace("", "unit_tests")
+        if by_problem is not None
+        else pd.Series("unit_tests", index=samples.index)
+    )
     frames = []
     for grader, part in samples.groupby(graders, sort=False):
-        frame = grade(str(grader), problems, part.reset_index(drop=True), execution=execution,
-                      grading=grading, time_limits_path=time_limits_path)
+        frame = grade(
+            str(grader),
+            problems,
+            part.reset_index(drop=True),
+            execution=execution,
+            grading=grading,
+            time_limits_path=time_limits_path,
+        )
         frame.index = part.index
         frames.append(frame)
     verdicts = pd.concat(frames).sort_index() if frames else VERDICTS.empty_table().to_pandas()

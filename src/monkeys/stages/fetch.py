@@ -1,6 +1,5 @@
 """Fetch stages: datasets to problems tables, model weights to manifests."""
 
-
 from __future__ import annotations
 
 import logging
@@ -39,8 +38,10 @@ def fetch_dataset(
     spec = DATASETS[registry]
     spec_source = dict(source) if source else spec.default_source
     if not spec_source:
-        raise DatasetError(f"dataset {dataset!r} ({registry}) has no default source; set "
-                           f"datasets.{dataset}.source (upstream: {spec.upstream})")
+        raise DatasetError(
+            f"dataset {dataset!r} ({registry}) has no default source; set "
+            f"datasets.{dataset}.source (upstream: {spec.upstream})"
+        )
     raw = read_source(dict(spec_source))
     result = normalise_rows(registry, raw, prompt=prompt, allow_skip=allow_skip)
     problems, skipped = result.problems, result.skipped
@@ -50,10 +51,21 @@ def fetch_dataset(
     if skipped_out is not None:
         write_table(skipped, skipped_out, SKIPPED_ROWS)
     for row in skipped.itertuples(index=False):
-        log.warning("%s: skipped row %d%s: %s", dataset, row.row,
-                    f" ({row.problem_id})" if row.problem_id else "", row.reason)
-    log.info("%s: %d problems from %s (sha256 %s)%s", dataset, len(problems), raw.source,
-             raw.sha256, f", {len(skipped)} malformed rows skipped" if len(skipped) else "")
+        log.warning(
+            "%s: skipped row %d%s: %s",
+            dataset,
+            row.row,
+            f" ({row.problem_id})" if row.problem_id else "",
+            row.reason,
+        )
+    log.info(
+        "%s: %d problems from %s (sha256 %s)%s",
+        dataset,
+        len(problems),
+        raw.source,
+        raw.sha256,
+        f", {len(skipped)} malformed rows skipped" if len(skipped) else "",
+    )
 
 
 def fetch_model(weights_spec: Mapping[str, Any], out: str | Path) -> None:

@@ -20,8 +20,14 @@ from monkeys.tables.io import read_table, write_table
 log = logging.getLogger(__name__)
 
 
-def fit(counts_path: str | Path, coverage_path: str | Path, out: str | Path, *,
-        analysis: Mapping[str, Any], seed: int) -> None:
+def fit(
+    counts_path: str | Path,
+    coverage_path: str | Path,
+    out: str | Path,
+    *,
+    analysis: Mapping[str, Any],
+    seed: int,
+) -> None:
     """Fit log c(k) = a k^-b to the coverage curve; predict coverage at `extrapolate_to`."""
     curve = read_table(coverage_path, COVERAGE)
     counts = read_table(counts_path, COUNTS)
@@ -29,13 +35,23 @@ def fit(counts_path: str | Path, coverage_path: str | Path, out: str | Path, *,
     k_min = int(analysis["fit_k_min"])
     result = fit_exponentiated_power_law(ks, curve["coverage"].to_numpy(), k_min=k_min)
     per_problem = pass_at_k_matrix(counts["n"].to_numpy(), counts["num_correct"].to_numpy(), ks)
-    prediction = extrapolate(per_problem, ks, int(analysis["extrapolate_to"]), k_min=k_min,
-                             resamples=int(analysis["fit_resamples"]), seed=seed,
-                             confidence=float(analysis["confidence"]))
+    prediction = extrapolate(
+        per_problem,
+        ks,
+        int(analysis["extrapolate_to"]),
+        k_min=k_min,
+        resamples=int(analysis["fit_resamples"]),
+        seed=seed,
+        confidence=float(analysis["confidence"]),
+    )
     row = {
-        "model": curve["model"].iat[0], "dataset": curve["dataset"].iat[0], **vars(result),
-        "k_target": prediction.k_target, "predicted": prediction.coverage,
-        "predicted_lower": prediction.lower, "predicted_upper": prediction.upper,
+        "model": curve["model"].iat[0],
+        "dataset": curve["dataset"].iat[0],
+        **vars(result),
+        "k_target": prediction.k_target,
+        "predicted": prediction.coverage,
+        "predicted_lower": prediction.lower,
+        "predicted_upper": prediction.upper,
         "resamples_used": prediction.resamples_used,
     }
     if not result.success:

@@ -28,8 +28,13 @@ def _columns(paths: Sequence[str | Path], columns: list[str]) -> pd.DataFrame:
     return pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame(columns=columns)
 
 
-def import_agreement(samples_paths: Sequence[str | Path], verdicts_paths: Sequence[str | Path],
-                     out: str | Path, *, regrade: bool) -> None:
+def import_agreement(
+    samples_paths: Sequence[str | Path],
+    verdicts_paths: Sequence[str | Path],
+    out: str | Path,
+    *,
+    regrade: bool,
+) -> None:
     """Agreement of our grader with the import's labels, per (model, dataset), to `out`."""
     samples = _columns(samples_paths, KEY + ["imported_correct"])
     verdicts = _columns(verdicts_paths, KEY + ["status"])

@@ -42,18 +42,20 @@ log = logging.getLogger(__name__)
 
 REJECTS = ("failed", "error")  # verdicts that reject a reference; others are the machine's
 
-REFERENCE_CHECK = pa.schema([
-    ("dataset", pa.string()),
-    ("problem_id", pa.string()),
-    ("references", pa.int32()),            # Python 3 reference solutions run
-    ("broken_references", pa.int32()),     # references rejected by too many tests (ignored)
-    ("tests_total", pa.int32()),
-    ("false_negative_tests", pa.list_(pa.string())),  # "group:index", e.g. "private:3"
-    ("num_false_negative_tests", pa.int32()),
-    ("timeout_tests", pa.list_(pa.string())),  # a usable reference timed out/crashed (not flagged)
-    ("affected", pa.bool_()),              # at least one test rejects a correct reference
-    ("fraction_problems_affected", pa.float64()),  # over problems with usable references
-])
+REFERENCE_CHECK = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("problem_id", pa.string()),
+        ("references", pa.int32()),  # Python 3 reference solutions run
+        ("broken_references", pa.int32()),  # references rejected by too many tests (ignored)
+        ("tests_total", pa.int32()),
+        ("false_negative_tests", pa.list_(pa.string())),  # "group:index", e.g. "private:3"
+        ("num_false_negative_tests", pa.int32()),
+        ("timeout_tests", pa.list_(pa.string())),  # a usable reference timed out/crashed (not flagged)
+        ("affected", pa.bool_()),  # at least one test rejects a correct reference
+        ("fraction_problems_affected", pa.float64()),  # over problems with usable references
+    ]
+)
 
 
 class ReferenceCheckError(MonkeysError):
@@ -67,9 +69,12 @@ def python_references(row: Mapping[str, Any]) -> list[str]:
         return []
     languages = solutions.get("language") or []
     codes = solutions.get("solution") or []
-    return [code for language, code in zip(languages, codes, strict=False)
-            if isinstance(code, str)
-            and (CODECONTESTS_LANGUAGES.get(language) == "PYTHON3" or language == "PYTHON3")]
+    return [
+        code
+        for language, code in zip(languages, codes, strict=False)
+        if isinstance(code, str)
+        and (CODECONTESTS_LANGUAGES.get(language) == "PYTHON3" or language == "PYTHON3")
+    ]
 
 
 def references_from_source(registry: str, source: Mapping[str, Any] | None) -> dict[str, list[str]]:
@@ -77,15 +82,26 @@ def references_from_source(registry: str, source: Mapping[str, Any] | None) -> d
     spec = DATASETS[registry]
     spec_source = dict(source) if source else spec.default_source
     if not spec_source:
-        raise ReferenceCheckError(f"{registry}: no source to read reference solutions from; set "
-                                  f"the dataset's `source` (upstream: {spec.upstream})")
+        raise ReferenceCheckError(
+            f"{registry}: no source to read reference solutions from; set "
+            f"the dataset's `source` (upstream: {spec.upstream})"
+        )
     raw = read_source(dict(spec_source))
-    return {str(row["name"]): python_references(row) for _, row in parse_jsonl(registry, raw)
-            if not isinstance(row, RowError) and isinstance(row, dict) and "name" in row}
+    return {
+        str(row["name"]): python_references(row)
+        for _, row in parse_jsonl(registry, raw)
+        if not isinstance(row, RowError) and isinstance(row, dict) and "name" in row
+    }
 
 
-def run_references(problems: pd.DataFrame, references: Mapping[str, Sequence[str]],
-                   limits: Limits, workers: int, *, time_factor: float = 1.0) -> pd.DataFrame:
+def run_references(
+    problems: pd.DataFrame,
+    references: Mapping[str, Sequence[str]],
+    limits: Limits,
+    workers: int,
+    *,
+    time_factor: float = 1.0,
+) -> pd.DataFrame:
     """Every (problem, reference, test) verdict: problem_id, reference, group, index, status."""
     runs, keys = [], []
     for row in problems.itertuples(index=False):
@@ -98,11 +114,17 @@ def run_references(problems: pd.DataFrame, references: Mapping[str, Sequence[str
     outcomes: list[Outcome] = run_each_test(runs, limits, workers) if runs else []
     return pd.DataFrame(
         [(*k, o.status, o.error_type) for k, o in zip(keys, outcomes, strict=True)],
-        columns=["problem_id", "reference", "group", "index", "status", "error_type"])
+        columns=["problem_id", "reference", "group", "index", "status", "error_type"],
+    )
 
 
-def false_negatives(problems: pd.DataFrame, references: Mapping[str, Sequence[str]],
-                    verdicts: pd.DataFrame, *, max_reference_failures: float = 0.5) -> pd.DataFrame:
+def false_negatives(
+    problems: pd.DataFrame,
+    references: Mapping[str, Sequence[str]],
+    verdicts: pd.DataFrame,
+    *,
+    max_reference_failures: float = 0.5,
+) -> pd.DataFrame:
     """The REFERENCE_CHECK table from `run_references`' verdicts (rules in the module doc)."""
     rows = []
     for row in problems.itertuples(index=False):
@@ -120,15 +142,19 @@ def false_negatives(problems: pd.DataFrame, references: Mapping[str, Sequence[st
             other = runs[~runs["status"].isin((*REJECTS, "passed"))]
             slow |= set(zip(other["group"], other["index"], strict=True))
         order = {(g, i): n for n, (g, i, _) in enumerate(problem_tests(row.test))}
-        rows.append({
-            "dataset": row.dataset, "problem_id": row.problem_id,
-            "references": len(references.get(row.problem_id, [])), "broken_references": broken,
-            "tests_total": total,
-            "false_negative_tests": [f"{g}:{i}" for g, i in sorted(flagged, key=order.__getitem__)],
-            "num_false_negative_tests": len(flagged),
-            "timeout_tests": [f"{g}:{i}" for g, i in sorted(slow - flagged, key=order.__getitem__)],
-            "affected": bool(flagged),
-        })
+        rows.append(
+            {
+                "dataset": row.dataset,
+                "problem_id": row.problem_id,
+                "references": len(references.get(row.problem_id, [])),
+                "broken_references": broken,
+                "tests_total": total,
+                "false_negative_tests": [f"{g}:{i}" for g, i in sorted(flagged, key=order.__getitem__)],
+                "num_false_negative_tests": len(flagged),
+                "timeout_tests": [f"{g}:{i}" for g, i in sorted(slow - flagged, key=order.__getitem__)],
+                "affected": bool(flagged),
+            }
+        )
     table = pd.DataFrame(rows, columns=[f.name for f in REFERENCE_CHECK][:-1])
     usable = table["references"] > table["broken_references"]
     fraction = float(table.loc[usable, "affected"].mean()) if usable.any() else float("nan")
@@ -138,12 +164,15 @@ def false_negatives(problems: pd.DataFrame, references: Mapping[str, Sequence[st
 
 def without_false_negatives(problems: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """The problems with every flagged test removed from `test` (problems not checked keep all)."""
-    flagged = {r.problem_id: [(t.split(":")[0], int(t.split(":")[1]))
-                              for t in r.false_negative_tests]
-               for r in table.itertuples(index=False)}
+    flagged = {
+        r.problem_id: [(t.split(":")[0], int(t.split(":")[1])) for t in r.false_negative_tests]
+        for r in table.itertuples(index=False)
+    }
     out = problems.copy()
-    out["test"] = [drop_tests(t, flagged.get(p, [])) if flagged.get(p) else t
-                   for p, t in zip(out["problem_id"], out["test"], strict=True)]
+    out["test"] = [
+        drop_tests(t, flagged.get(p, [])) if flagged.get(p) else t
+        for p, t in zip(out["problem_id"], out["test"], strict=True)
+    ]
     return out
 
 
@@ -164,28 +193,40 @@ def reference_check(
     settings = dict(settings or {})
     problems = read_table(problems_path, PROBLEMS)
     if DATASETS[registry].grader != "stdio":
-        raise ReferenceCheckError(f"the reference check runs stdio datasets (CodeContests); "
-                                  f"{registry!r} is graded by {DATASETS[registry].grader!r}")
+        raise ReferenceCheckError(
+            f"the reference check runs stdio datasets (CodeContests); "
+            f"{registry!r} is graded by {DATASETS[registry].grader!r}"
+        )
     ids = selection.get("problems")
-    checked = select_problems(problems, ids if isinstance(ids, list) else None,
-                              selection.get("limit"))
+    checked = select_problems(problems, ids if isinstance(ids, list) else None, selection.get("limit"))
     references = references_from_source(registry, source)
-    limits = Limits(memory_mb=int(execution["memory_mb"]),
-                    file_size_mb=int(execution.get("file_size_mb", 16)),
-                    max_processes=int(execution.get("max_processes", 16)))
-    verdicts = run_references(checked, references, limits, workers,
-                              time_factor=float(settings.get("time_factor", 1.0)))
-    table = false_negatives(checked, references, verdicts,
-                            max_reference_failures=float(settings.get("max_reference_failures",
-                                                                      0.5)))
+    limits = Limits(
+        memory_mb=int(execution["memory_mb"]),
+        file_size_mb=int(execution.get("file_size_mb", 16)),
+        max_processes=int(execution.get("max_processes", 16)),
+    )
+    verdicts = run_references(
+        checked, references, limits, workers, time_factor=float(settings.get("time_factor", 1.0))
+    )
+    table = false_negatives(
+        checked,
+        references,
+        verdicts,
+        max_reference_failures=float(settings.get("max_reference_failures", 0.5)),
+    )
     write_table(table, out, REFERENCE_CHECK)
     write_table(without_false_negatives(problems, table), checked_out, PROBLEMS)
     without = int((table["references"] == 0).sum())
-    log.info("%s: %d of %d checked problems have a test that rejects a correct reference "
-             "(fraction %.3f of problems with usable references); %d problems have no Python 3 "
-             "reference; %d tests flagged in all", problems["dataset"].iat[0],
-             int(table["affected"].sum()), len(table),
-             table["fraction_problems_affected"].iat[0] if len(table) else float("nan"),
-             without, int(table["num_false_negative_tests"].sum()))
+    log.info(
+        "%s: %d of %d checked problems have a test that rejects a correct reference "
+        "(fraction %.3f of problems with usable references); %d problems have no Python 3 "
+        "reference; %d tests flagged in all",
+        problems["dataset"].iat[0],
+        int(table["affected"].sum()),
+        len(table),
+        table["fraction_problems_affected"].iat[0] if len(table) else float("nan"),
+        without,
+        int(table["num_false_negative_tests"].sum()),
+    )
     for row in table[table["affected"]].itertuples(index=False):
         log.info("  %s: %s", row.problem_id, ", ".join(row.false_negative_tests))

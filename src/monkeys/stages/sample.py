@@ -8,7 +8,6 @@ and equals what an uninterrupted run writes (up to wall times). Progress
 (problems, samples/s, tokens/s, ETA) goes to the job's log.
 """
 
-
 from __future__ import annotations
 
 import logging
@@ -41,8 +40,17 @@ log = logging.getLogger(__name__)
 
 # Settings that change how a backend is reached, not what it samples: a shard resumed
 # against another replica of the same server (or with other retry limits) keeps its parts.
-OPERATIONAL = {"openai": {"base_url", "api_key_env", "max_concurrency", "max_retries",
-                          "backoff_s", "max_backoff_s", "timeout_s"}}
+OPERATIONAL = {
+    "openai": {
+        "base_url",
+        "api_key_env",
+        "max_concurrency",
+        "max_retries",
+        "backoff_s",
+        "max_backoff_s",
+        "timeout_s",
+    }
+}
 
 
 def _weights_here(manifest: str | Path, weights_spec: Mapping[str, Any]) -> Weights:
@@ -55,8 +63,9 @@ def _weights_here(manifest: str | Path, weights_spec: Mapping[str, Any]) -> Weig
         expected = load_manifest(manifest, verify=False).sha256
         weights = resolve_weights(dict(weights_spec))
         if weights.sha256 != expected:
-            raise WeightsError(f"{weights.path}: sha256 {weights.sha256} differs from "
-                               f"{manifest} ({expected})") from None
+            raise WeightsError(
+                f"{weights.path}: sha256 {weights.sha256} differs from {manifest} ({expected})"
+            ) from None
         return weights
 
 
@@ -65,10 +74,15 @@ def sample_requests(
 ) -> list[SampleRequest]:
     """Requests for sample indices [start, stop) of every problem, grouped by problem."""
     return [
-        SampleRequest(problem_id=pid, prompt=prompt, sample_index=index,
-                      seed=derive_seed(seed, model, dataset, pid, index))
-        for dataset, pid, prompt in zip(problems["dataset"], problems["problem_id"],
-                                        problems["prompt"], strict=True)
+        SampleRequest(
+            problem_id=pid,
+            prompt=prompt,
+            sample_index=index,
+            seed=derive_seed(seed, model, dataset, pid, index),
+        )
+        for dataset, pid, prompt in zip(
+            problems["dataset"], problems["problem_id"], problems["prompt"], strict=True
+        )
         for index in range(start, stop)
     ]
 
@@ -84,48 +98,67 @@ def _groups(requests: Sequence[SampleRequest]) -> list[list[SampleRequest]]:
     return groups
 
 
-def samples_frame(model: str, dataset: str, requests: Sequence[SampleRequest],
-                  results: Sequence[SampleResult]) -> pd.DataFrame:
+def samples_frame(
+    model: str, dataset: str, requests: Sequence[SampleRequest], results: Sequence[SampleResult]
+) -> pd.DataFrame:
     """Rows of the SAMPLES table for requests and their results."""
-    return pd.DataFrame({
-        "model": model,
-        "dataset": dataset,
-        "problem_id": [r.problem_id for r in requests],
-        "sample_index": [r.sample_index for r in requests],
-        "seed": [r.seed if s.seed is None else s.seed for r, s in zip(requests, results, strict=True)],
-        "completion": [s.completion for s in results],
-        "finish_reason": [s.finish_reason for s in results],
-        "prompt_tokens": [s.prompt_tokens for s in results],
-        "completion_tokens": [s.completion_tokens for s in results],
-        "wall_s": [s.wall_s for s in results],
-        "logprob_sum": [s.logprob_sum for s in results],
-        "logprob_mean": [s.logprob_sum / s.completion_tokens
-                         if s.logprob_sum is not None and s.completion_tokens > 0 else None
-                         for s in results],
-        "score": [s.score for s in results],
-        "imported_correct": [s.imported_correct for s in results],
-    }, columns=SAMPLES.names)
+    return pd.DataFrame(
+        {
+            "model": model,
+            "dataset": dataset,
+            "problem_id": [r.problem_id for r in requests],
+            "sample_index": [r.sample_index for r in requests],
+            "seed": [r.seed if s.seed is None else s.seed for r, s in zip(requests, results, strict=True)],
+            "completion": [s.completion for s in results],
+            "finish_reason": [s.finish_reason for s in results],
+            "prompt_tokens": [s.prompt_tokens for s in results],
+            "completion_tokens": [s.completion_tokens for s in results],
+            "wall_s": [s.wall_s for s in results],
+            "logprob_sum": [s.logprob_sum for s in results],
+            "logprob_mean": [
+                s.logprob_sum / s.completion_tokens
+                if s.logprob_sum is not None and s.completion_tokens > 0
+                else None
+                for s in results
+            ],
+            "score": [s.score for s in results],
+            "imported_correct": [s.imported_correct for s in results],
+        },
+        columns=SAMPLES.names,
+    )
 
 
-def job_key(*, model: str, model_spec: Mapping[str, Any], problems: pd.DataFrame,
-            sampling: Mapping[str, Any], seed: int, start: int, stop: int, weights: Weights) -> str:
+def job_key(
+    *,
+    model: str,
+    model_spec: Mapping[str, Any],
+    problems: pd.DataFrame,
+    sampling: Mapping[str, Any],
+    seed: int,
+    start: int,
+    stop: int,
+    weights: Weights,
+) -> str:
     """What determines a shard's samples; part files of another key are not reused."""
-    prompts = "\x1e".join(f"{p}\x1f{q}" for p, q in zip(problems["problem_id"], problems["prompt"],
-                                                         strict=True))
+    prompts = "\x1e".join(
+        f"{p}\x1f{q}" for p, q in zip(problems["problem_id"], problems["prompt"], strict=True)
+    )
     spec = {k: v for k, v in model_spec.items() if k != "resources"}
     for section, keys in OPERATIONAL.items():
         if isinstance(spec.get(section), Mapping):
             spec[section] = {k: v for k, v in spec[section].items() if k not in keys}
-    return fingerprint({
-        "model": model,
-        "model_spec": spec,
-        "problems": sha256_bytes(prompts.encode("utf-8")),
-        "sampling": dict(sampling),
-        "seed": seed,
-        "range": [start, stop],
-        "weights": [weights.sha256, weights.source],
-        "code": code_hash(sampling_closure(str(model_spec["backend"]))),
-    })
+    return fingerprint(
+        {
+            "model": model,
+            "model_spec": spec,
+            "problems": sha256_bytes(prompts.encode("utf-8")),
+            "sampling": dict(sampling),
+            "seed": seed,
+            "range": [start, stop],
+            "weights": [weights.sha256, weights.source],
+            "code": code_hash(sampling_closure(str(model_spec["backend"]))),
+        }
+    )
 
 
 def sample_shard(
@@ -152,30 +185,52 @@ def sample_shard(
     """
     started = time.perf_counter()
     problems = read_table(problems_path, PROBLEMS)
-    from_import = (imported_problem_ids(import_mappings, problems)
-                   if selection.get("problems") == FROM_IMPORT else None)
-    problems = select_problems(problems, selection.get("problems"), selection.get("limit"),
-                               from_import)
+    from_import = (
+        imported_problem_ids(import_mappings, problems) if selection.get("problems") == FROM_IMPORT else None
+    )
+    problems = select_problems(problems, selection.get("problems"), selection.get("limit"), from_import)
     dataset = str(problems["dataset"].iat[0])
     weights = _weights_here(manifest, model_spec.get("weights") or {})
     params = SamplingParams.from_config(dict(sampling))
     groups = _groups(sample_requests(problems, seed=seed, model=model, start=start, stop=stop))
-    parts = ShardParts(out, job_key(model=model, model_spec=model_spec, problems=problems,
-                                    sampling=sampling, seed=seed, start=start, stop=stop,
-                                    weights=weights))
+    parts = ShardParts(
+        out,
+        job_key(
+            model=model,
+            model_spec=model_spec,
+            problems=problems,
+            sampling=sampling,
+            seed=seed,
+            start=start,
+            stop=stop,
+            weights=weights,
+        ),
+    )
     done = parts.open()
     todo = [i for i in range(len(groups)) if i not in done]
     label = f"{model}/{dataset} {start}-{stop}"
     if done:
-        log.info("%s: resuming, %d of %d problems already done in %s", label, len(done),
-                 len(groups), parts.dir)
-    progress = Progress(label, len(groups), sum(map(len, groups)), resumed_problems=len(done),
-                        resumed_samples=sum(len(done[i]) for i in done),
-                        interval_s=progress_interval_s)
+        log.info(
+            "%s: resuming, %d of %d problems already done in %s", label, len(done), len(groups), parts.dir
+        )
+    progress = Progress(
+        label,
+        len(groups),
+        sum(map(len, groups)),
+        resumed_problems=len(done),
+        resumed_samples=sum(len(done[i]) for i in done),
+        interval_s=progress_interval_s,
+    )
     if todo:
         sampler = make_sampler(model, model_spec, weights, imported)
-        log.info("%s: %s backend %s, %d problems x %d samples to draw", label, sampler.info.backend,
-                 sampler.info.details, len(todo), stop - start)
+        log.info(
+            "%s: %s backend %s, %d problems x %d samples to draw",
+            label,
+            sampler.info.backend,
+            sampler.info.details,
+            len(todo),
+            stop - start,
+        )
         try:
             for local, results in iter_groups(sampler, [groups[i] for i in todo], params):
                 position = todo[local]
@@ -190,6 +245,11 @@ def sample_shard(
     frame = pd.concat([done[i] for i in range(len(groups))], ignore_index=True)
     write_table(frame, out, SAMPLES)
     parts.remove()
-    log.info("%s: wrote %d samples (%d prompt + %d completion tokens) in %.1f s", label, len(frame),
-             frame["prompt_tokens"].sum(), frame["completion_tokens"].sum(),
-             time.perf_counter() - started)
+    log.info(
+        "%s: wrote %d samples (%d prompt + %d completion tokens) in %.1f s",
+        label,
+        len(frame),
+        frame["prompt_tokens"].sum(),
+        frame["completion_tokens"].sum(),
+        time.perf_counter() - started,
+    )

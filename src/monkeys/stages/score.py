@@ -44,8 +44,18 @@ __all__ = ["ScoresMismatchError", "apply_score_choice", "attach_scores", "score_
 
 # Settings that change how a server is reached, not what it scores: a shard resumed against
 # another replica (or with other retry limits) keeps its parts.
-OPERATIONAL = {"http": {"base_url", "url", "api_key_env", "max_concurrency", "max_retries",
-                        "backoff_s", "max_backoff_s", "timeout_s"}}
+OPERATIONAL = {
+    "http": {
+        "base_url",
+        "url",
+        "api_key_env",
+        "max_concurrency",
+        "max_retries",
+        "backoff_s",
+        "max_backoff_s",
+        "timeout_s",
+    }
+}
 NOT_SCORING = ("resources", "threads")
 
 
@@ -61,8 +71,9 @@ def _weights_here(manifest: str | Path | None, spec: Mapping[str, Any]) -> Weigh
             raise
         weights = resolve_weights(dict(spec))
         if weights.sha256 != expected:
-            raise WeightsError(f"{weights.path}: sha256 {weights.sha256} differs from "
-                               f"{manifest} ({expected})") from None
+            raise WeightsError(
+                f"{weights.path}: sha256 {weights.sha256} differs from {manifest} ({expected})"
+            ) from None
         return weights
 
 
@@ -89,13 +100,20 @@ def score_requests(samples: pd.DataFrame, problems: pd.DataFrame) -> list[list[S
     prompts = dict(zip(problems["problem_id"], problems["prompt"], strict=True))
     missing = sorted(set(samples["problem_id"]) - set(prompts))
     if missing:
-        raise ScoringError(f"{len(missing)} problem(s) of the samples are not in the problems "
-                           f"table (e.g. {missing[0]!r}); fetch the dataset again")
+        raise ScoringError(
+            f"{len(missing)} problem(s) of the samples are not in the problems "
+            f"table (e.g. {missing[0]!r}); fetch the dataset again"
+        )
     groups: list[list[ScoreRequest]] = []
-    for pid, index, completion in zip(samples["problem_id"], samples["sample_index"],
-                                      samples["completion"], strict=True):
-        request = ScoreRequest(problem_id=pid, sample_index=int(index), prompt=prompts[pid],
-                               completion=completion if isinstance(completion, str) else "")
+    for pid, index, completion in zip(
+        samples["problem_id"], samples["sample_index"], samples["completion"], strict=True
+    ):
+        request = ScoreRequest(
+            problem_id=pid,
+            sample_index=int(index),
+            prompt=prompts[pid],
+            completion=completion if isinstance(completion, str) else "",
+        )
         if groups and groups[-1][0].problem_id == pid:
             groups[-1].append(request)
         else:
@@ -103,18 +121,22 @@ def score_requests(samples: pd.DataFrame, problems: pd.DataFrame) -> list[list[S
     return groups
 
 
-def scores_frame(model: str, dataset: str, scorer: str, requests: Sequence[ScoreRequest],
-                 scores: Sequence[Score]) -> pd.DataFrame:
+def scores_frame(
+    model: str, dataset: str, scorer: str, requests: Sequence[ScoreRequest], scores: Sequence[Score]
+) -> pd.DataFrame:
     """Rows of the SCORES table for requests and their scores."""
-    return pd.DataFrame({
-        "model": model,
-        "dataset": dataset,
-        "problem_id": [r.problem_id for r in requests],
-        "sample_index": [r.sample_index for r in requests],
-        "score": [s.score for s in scores],
-        "scorer": scorer,
-        "wall_s": [s.wall_s for s in scores],
-    }, columns=SCORES.names)
+    return pd.DataFrame(
+        {
+            "model": model,
+            "dataset": dataset,
+            "problem_id": [r.problem_id for r in requests],
+            "sample_index": [r.sample_index for r in requests],
+            "score": [s.score for s in scores],
+            "scorer": scorer,
+            "wall_s": [s.wall_s for s in scores],
+        },
+        columns=SCORES.names,
+    )
 
 
 def scoring_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -126,23 +148,36 @@ def scoring_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def job_key(*, scorer: str, spec: Mapping[str, Any], groups: Sequence[Sequence[ScoreRequest]],
-            weights: Weights) -> str:
+def job_key(
+    *, scorer: str, spec: Mapping[str, Any], groups: Sequence[Sequence[ScoreRequest]], weights: Weights
+) -> str:
     """What determines a shard's scores; part files of another key are not reused."""
-    inputs = "\x1e".join(f"{r.problem_id}\x1f{r.sample_index}\x1f{r.prompt}\x1f{r.completion}"
-                         for group in groups for r in group)
-    return fingerprint({
-        "scorer": scorer,
-        "spec": scoring_spec(spec),
-        "inputs": sha256_bytes(inputs.encode("utf-8")),
-        "weights": [weights.sha256, weights.source],
-        "code": code_hash(module_closure("monkeys.stages.score")),
-    })
+    inputs = "\x1e".join(
+        f"{r.problem_id}\x1f{r.sample_index}\x1f{r.prompt}\x1f{r.completion}"
+        for group in groups
+        for r in group
+    )
+    return fingerprint(
+        {
+            "scorer": scorer,
+            "spec": scoring_spec(spec),
+            "inputs": sha256_bytes(inputs.encode("utf-8")),
+            "weights": [weights.sha256, weights.source],
+            "code": code_hash(module_closure("monkeys.stages.score")),
+        }
+    )
 
 
-def score_shard(samples_path: str | Path, problems_path: str | Path, out: str | Path, *,
-                scorer: str, scorer_spec: Mapping[str, Any], manifest: str | Path | None = None,
-                progress_interval_s: float = 10.0) -> None:
+def score_shard(
+    samples_path: str | Path,
+    problems_path: str | Path,
+    out: str | Path,
+    *,
+    scorer: str,
+    scorer_spec: Mapping[str, Any],
+    manifest: str | Path | None = None,
+    progress_interval_s: float = 10.0,
+) -> None:
     """Score every sample of a sample shard with `scorer` and write the score shard.
 
     Resumes from `<out>.part/` when an earlier run of the same job was killed.
@@ -154,22 +189,32 @@ def score_shard(samples_path: str | Path, problems_path: str | Path, out: str | 
     model = str(samples["model"].iat[0]) if len(samples) else ""
     dataset = str(samples["dataset"].iat[0]) if len(samples) else ""
     weights = _weights_here(manifest, scorer_spec.get("weights") or {})
-    parts = ShardParts(out, job_key(scorer=scorer, spec=scorer_spec, groups=groups, weights=weights),
-                       SCORES)
+    parts = ShardParts(out, job_key(scorer=scorer, spec=scorer_spec, groups=groups, weights=weights), SCORES)
     done = parts.open()
     todo = [i for i in range(len(groups)) if i not in done]
     label = f"{scorer} on {model}/{dataset} {Path(samples_path).stem}"
     if done:
-        log.info("%s: resuming, %d of %d problems already done in %s", label, len(done),
-                 len(groups), parts.dir)
-    progress = Progress(label, len(groups), len(samples), resumed_problems=len(done),
-                        resumed_samples=sum(len(done[i]) for i in done),
-                        interval_s=progress_interval_s)
+        log.info(
+            "%s: resuming, %d of %d problems already done in %s", label, len(done), len(groups), parts.dir
+        )
+    progress = Progress(
+        label,
+        len(groups),
+        len(samples),
+        resumed_problems=len(done),
+        resumed_samples=sum(len(done[i]) for i in done),
+        interval_s=progress_interval_s,
+    )
     if todo:
         backend = make_scorer(scorer, scorer_spec, weights)
-        log.info("%s: %s backend %s, %d problems (%d samples) to score", label,
-                 backend.info.backend, backend.info.details, len(todo),
-                 sum(len(groups[i]) for i in todo))
+        log.info(
+            "%s: %s backend %s, %d problems (%d samples) to score",
+            label,
+            backend.info.backend,
+            backend.info.details,
+            len(todo),
+            sum(len(groups[i]) for i in todo),
+        )
         try:
             for local, scores in backend.score_groups([groups[i] for i in todo]):
                 position = todo[local]

@@ -76,13 +76,17 @@ def _usable(merged: pd.DataFrame, column: str, abstain: np.ndarray, label: str) 
     if finite.all():
         return True
     if finite.any():
-        log.warning("%s: %d of %d answering samples lack a finite `%s`; its curves are null",
-                    label, int((~finite).sum()), len(values), column)
+        log.warning(
+            "%s: %d of %d answering samples lack a finite `%s`; its curves are null",
+            label,
+            int((~finite).sum()),
+            len(values),
+            column,
+        )
     return False
 
 
-def selection_curves(samples: pd.DataFrame, verdicts: pd.DataFrame, *, draws: int,
-                     seed: int) -> pd.DataFrame:
+def selection_curves(samples: pd.DataFrame, verdicts: pd.DataFrame, *, draws: int, seed: int) -> pd.DataFrame:
     """Coverage and every available selector's accuracy over k, mean over problems."""
     key = ["model", "dataset", "problem_id", "sample_index"]
     columns = [c for c in SCORE_COLUMNS if c in samples]
@@ -99,39 +103,57 @@ def selection_curves(samples: pd.DataFrame, verdicts: pd.DataFrame, *, draws: in
     abstain = merged["_abstain"].to_numpy(bool)
     has_score = _usable(merged, "score", abstain, label)
     has_logprob = _usable(merged, "logprob_mean", abstain, label)
-    score_weights = has_score and bool(
-        (merged.loc[~merged["_abstain"], "score"].astype(float) >= 0).all())
+    score_weights = has_score and bool((merged.loc[~merged["_abstain"], "score"].astype(float) >= 0).all())
     if has_score and not score_weights:
-        log.warning("%s: some scores are negative; weighted_vote_score needs nonnegative "
-                    "weights (import e.g. a probability) and is null", label)
+        log.warning(
+            "%s: some scores are negative; weighted_vote_score needs nonnegative "
+            "weights (import e.g. a probability) and is null",
+            label,
+        )
     n_min = int(merged.groupby("problem_id").size().min())
     ks = log_k_grid(n_min)
     nan = np.full(len(ks), np.nan)
-    rows: dict[str, list[np.ndarray]] = {name: [] for name in (
-        "coverage", "majority_vote", "first_passing", "best_of_k_score", "best_of_k_logprob",
-        "weighted_vote_score", "weighted_vote_logprob")}
+    rows: dict[str, list[np.ndarray]] = {
+        name: []
+        for name in (
+            "coverage",
+            "majority_vote",
+            "first_passing",
+            "best_of_k_score",
+            "best_of_k_logprob",
+            "weighted_vote_score",
+            "weighted_vote_logprob",
+        )
+    }
     for problem_id, problem in merged.groupby("problem_id", sort=True):
         correct = problem["_correct"].to_numpy(bool)
         mask = problem["_abstain"].to_numpy(bool)
         n, c, w = len(problem), int(correct.sum()), int(problem["passed"].sum())
         answers = [None if m else a for a, m in zip(problem["answer"], mask, strict=True)]
-        vote = partial(majority_vote_accuracy, answers, correct, ks, draws=draws,
-                       seed=vote_seed(seed, model, dataset, str(problem_id)))
+        vote = partial(
+            majority_vote_accuracy,
+            answers,
+            correct,
+            ks,
+            draws=draws,
+            seed=vote_seed(seed, model, dataset, str(problem_id)),
+        )
         rows["coverage"].append(pass_at_k_matrix([n], [c], ks)[0])
         rows["majority_vote"].append(vote())
         rows["first_passing"].append(first_passing_accuracy([n], [w], [c], ks)[0])
         score = problem["score"].to_numpy(float) if has_score else None
         logprob = problem["logprob_mean"].to_numpy(float) if has_logprob else None
         rows["best_of_k_score"].append(
-            best_of_k_accuracy(score, correct, ks, mask) if score is not None else nan)
+            best_of_k_accuracy(score, correct, ks, mask) if score is not None else nan
+        )
         rows["best_of_k_logprob"].append(
-            best_of_k_accuracy(logprob, correct, ks, mask) if logprob is not None else nan)
+            best_of_k_accuracy(logprob, correct, ks, mask) if logprob is not None else nan
+        )
         rows["weighted_vote_score"].append(vote(weights=score) if score_weights else nan)
         rows["weighted_vote_logprob"].append(
-            vote(weights=np.exp(np.where(mask, 0.0, logprob)))
-            if logprob is not None else nan)
-    out = pd.DataFrame({"k": ks, **{name: np.mean(values, axis=0)
-                                    for name, values in rows.items()}})
+            vote(weights=np.exp(np.where(mask, 0.0, logprob))) if logprob is not None else nan
+        )
+    out = pd.DataFrame({"k": ks, **{name: np.mean(values, axis=0) for name, values in rows.items()}})
     out.insert(0, "model", model)
     out.insert(1, "dataset", dataset)
     out["verifier_based"] = out["best_of_k_score"] if has_score else out["first_passing"]
@@ -147,17 +169,33 @@ def selection_curves(samples: pd.DataFrame, verdicts: pd.DataFrame, *, draws: in
     return out[list(SELECTION.names)]
 
 
-def selection(sample_paths: Sequence[str], verdict_paths: Sequence[str], out: str | Path, *,
-              analysis: Mapping[str, Any], seed: int, score_paths: Sequence[str] = ()) -> None:
+def selection(
+    sample_paths: Sequence[str],
+    verdict_paths: Sequence[str],
+    out: str | Path,
+    *,
+    analysis: Mapping[str, Any],
+    seed: int,
+    score_paths: Sequence[str] = (),
+) -> None:
     """Write the selection curves of one (model, dataset); `score` as `analysis.score` says
     (the samples' own, `mean_logprob`, or a scorer's shards `score_paths`)."""
-    samples = apply_score_choice(read_tables(list(sample_paths), SAMPLES),
-                                 str(analysis.get("score", "none")), list(score_paths))
+    samples = apply_score_choice(
+        read_tables(list(sample_paths), SAMPLES), str(analysis.get("score", "none")), list(score_paths)
+    )
     verdicts = read_tables(list(verdict_paths), VERDICTS)
     curves = selection_curves(samples, verdicts, draws=int(analysis["vote_draws"]), seed=seed)
     write_table(curves, out, SELECTION)
     last = curves.iloc[-1]
-    log.info("%s: at k=%d: majority vote %.3f, coverage %.3f, %s %.3f; %d of %d samples "
-             "abstain (%.1f%%)", out, last["k"], last["majority_vote"], last["coverage"],
-             last["verifier"], last["verifier_based"], last["abstained_samples"],
-             last["num_samples"], 100 * last["abstained"])
+    log.info(
+        "%s: at k=%d: majority vote %.3f, coverage %.3f, %s %.3f; %d of %d samples abstain (%.1f%%)",
+        out,
+        last["k"],
+        last["majority_vote"],
+        last["coverage"],
+        last["verifier"],
+        last["verifier_based"],
+        last["abstained_samples"],
+        last["num_samples"],
+        100 * last["abstained"],
+    )

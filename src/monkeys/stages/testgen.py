@@ -26,14 +26,21 @@ def generate_tests(
     memory_mb: int = 1024,
 ) -> None:
     """Write strong tests (monkeys.tables.datasets.STRONG_TESTS) for the selected problems."""
-    problems = select_problems(read_table(problems_path, PROBLEMS),
-                               selection.get("problems"), selection.get("limit"))
+    problems = select_problems(
+        read_table(problems_path, PROBLEMS), selection.get("problems"), selection.get("limit")
+    )
     knobs = TestgenSettings(memory_mb=memory_mb, **dict(settings or {}))
     tests = generate_strong_tests(problems, seed, settings=knobs, workers=workers)
     tests.insert(0, "dataset", problems["dataset"].iat[0] if len(problems) else "")
     tests["seed"] = seed
     write_table(tests, out, STRONG_TESTS)
     empty = int((tests["plus_test"] == "").sum())
-    log.info("%d problems: %d strong-test inputs in all (%d generated, %d mutants rejected); "
-             "%d problems without a strong test", len(tests), tests["num_inputs"].sum(),
-             tests["num_generated"].sum(), tests["num_discarded"].sum(), empty)
+    log.info(
+        "%d problems: %d strong-test inputs in all (%d generated, %d mutants rejected); "
+        "%d problems without a strong test",
+        len(tests),
+        tests["num_inputs"].sum(),
+        tests["num_generated"].sum(),
+        tests["num_discarded"].sum(),
+        empty,
+    )

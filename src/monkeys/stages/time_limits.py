@@ -44,22 +44,29 @@ def calibrate_limits(
         # as the execute stage does (not imported from it: its edits would rerun calibration)
         generated = read_table(strong_tests_path, STRONG_TESTS).set_index("problem_id")
         fill = problems["problem_id"].map(generated["plus_test"]).fillna("")
-        problems = problems.assign(plus_test=problems["plus_test"].where(
-            problems["plus_test"] != "", fill))
+        problems = problems.assign(plus_test=problems["plus_test"].where(problems["plus_test"] != "", fill))
     if "grader" in problems:
         problems = problems[problems["grader"].isin(["unit_tests", ""])]
-    limits = Limits(memory_mb=int(sandbox.get("memory_mb", 1024)),
-                    file_size_mb=int(sandbox.get("file_size_mb", 16)),
-                    max_processes=int(sandbox.get("max_processes", 16)))
-    isolation = Isolation(level=str(sandbox.get("isolation", "process")),
-                          image=str(sandbox.get("image", Isolation.image)),
-                          disk_mb=int(sandbox.get("disk_mb", 64)))
-    table = calibrate(problems.reset_index(drop=True), limits, workers, repeats=repeats,
-                      isolation=isolation)
+    limits = Limits(
+        memory_mb=int(sandbox.get("memory_mb", 1024)),
+        file_size_mb=int(sandbox.get("file_size_mb", 16)),
+        max_processes=int(sandbox.get("max_processes", 16)),
+    )
+    isolation = Isolation(
+        level=str(sandbox.get("isolation", "process")),
+        image=str(sandbox.get("image", Isolation.image)),
+        disk_mb=int(sandbox.get("disk_mb", 64)),
+    )
+    table = calibrate(problems.reset_index(drop=True), limits, workers, repeats=repeats, isolation=isolation)
     write_table(table, out, TIME_LIMITS)
     calibrated = table[table["status"] == "passed"]
-    log.info("%d suites of %d problems: %d calibrated (reference %.4f s median, %.4f s max); "
-             "not calibrated (flat limit): %s", len(table), table["problem_id"].nunique(),
-             len(calibrated), calibrated["reference_s"].median() if len(calibrated) else 0.0,
-             calibrated["reference_s"].max() if len(calibrated) else 0.0,
-             table.loc[table["status"] != "passed", "status"].value_counts().to_dict())
+    log.info(
+        "%d suites of %d problems: %d calibrated (reference %.4f s median, %.4f s max); "
+        "not calibrated (flat limit): %s",
+        len(table),
+        table["problem_id"].nunique(),
+        len(calibrated),
+        calibrated["reference_s"].median() if len(calibrated) else 0.0,
+        calibrated["reference_s"].max() if len(calibrated) else 0.0,
+        table.loc[table["status"] != "passed", "status"].value_counts().to_dict(),
+    )

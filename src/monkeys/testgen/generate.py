@@ -51,11 +51,17 @@ from monkeys.testgen.signature import signature_inputs
 
 log = logging.getLogger(__name__)
 
-STRONG_TESTS_COLUMNS = ["problem_id", "plus_test", "num_inputs", "num_seed_inputs", "num_generated",
-                        "num_discarded"]
+STRONG_TESTS_COLUMNS = [
+    "problem_id",
+    "plus_test",
+    "num_inputs",
+    "num_seed_inputs",
+    "num_generated",
+    "num_discarded",
+]
 MAX_BITS = 1500  # inputs validated by one program: its verdict line must fit the sandbox detail
 
-VALIDATOR = '''
+VALIDATOR = """
 def __monkeys_validate(reference, entry_point, inputs, num_seeds, need, timeout_s, budget_s,
                        oracle, atol, test_budget_s):
     import copy
@@ -113,7 +119,7 @@ def __monkeys_validate(reference, entry_point, inputs, num_seeds, need, timeout_
         bits.append("1" if ok else "0")
     real_stdout.write("\\nMONKEYS-VALID:" + "".join(bits) + ":END\\n")
     real_stdout.flush()
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -141,8 +147,7 @@ def problem_seed(seed: int, problem_id: str) -> int:
 
 def doctest_source(prompt: str) -> str:
     """The statements of a prompt's doctest examples (``>>> f(1)`` lines), as source."""
-    return "\n".join(line.strip()[4:] for line in prompt.splitlines()
-                     if line.strip().startswith(">>> "))
+    return "\n".join(line.strip()[4:] for line in prompt.splitlines() if line.strip().startswith(">>> "))
 
 
 def seed_inputs(
@@ -150,8 +155,10 @@ def seed_inputs(
 ) -> list[tuple]:
     """Literal inputs of the base tests, the prompt's doctest examples and EvalPlus
     base_input, deduplicated, in that order."""
-    found = [*literal_inputs(test, {"candidate", entry_point}),
-             *literal_inputs(doctest_source(prompt), {entry_point})]
+    found = [
+        *literal_inputs(test, {"candidate", entry_point}),
+        *literal_inputs(doctest_source(prompt), {entry_point}),
+    ]
     extra = (metadata or {}).get("base_input") or []
     seen, out = set(), []
     for args in [*found, *(tuple(a) for a in extra if isinstance(a, list))]:
@@ -194,8 +201,7 @@ def candidate_inputs(
     return out
 
 
-def with_contract(prompt: str, canonical_solution: str, contract: str | None,
-                  entry_point: str = "") -> str:
+def with_contract(prompt: str, canonical_solution: str, contract: str | None, entry_point: str = "") -> str:
     """The reference with its EvalPlus input contract (asserts) at the top of the entry
     point's body, after its docstring, indented like the body: HumanEval+ prompts end inside
     the function, MBPP+ solutions hold the whole function (its prompt is a docstring)."""
@@ -207,8 +213,10 @@ def with_contract(prompt: str, canonical_solution: str, contract: str | None,
         tree = ast.parse(source)
     except SyntaxError:
         return fallback
-    function = next((node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
-                     and node.name == entry_point), None)
+    function = next(
+        (node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == entry_point),
+        None,
+    )
     if function is None:
         return fallback
     body = function.body
@@ -221,13 +229,24 @@ def with_contract(prompt: str, canonical_solution: str, contract: str | None,
 
 
 def _is_docstring(node: ast.stmt) -> bool:
-    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-            and isinstance(node.value.value, str))
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
 
 
 def validator_program(
-    reference: str, entry_point: str, inputs: Sequence[tuple], *, num_seeds: int, need: int,
-    timeout_s: float, budget_s: float, oracle: str = "exact", atol: float = 0.0,
+    reference: str,
+    entry_point: str,
+    inputs: Sequence[tuple],
+    *,
+    num_seeds: int,
+    need: int,
+    timeout_s: float,
+    budget_s: float,
+    oracle: str = "exact",
+    atol: float = 0.0,
     test_budget_s: float = 1.0,
 ) -> str:
     """The sandboxed program that reports which inputs the reference handles (a bit each).
@@ -238,10 +257,12 @@ def validator_program(
     report "-": not checked). With the "poly_root" oracle the
     reference's own output must also pass it (|poly(xs, root)| <= atol).
     """
-    return (f"{VALIDATOR}\n__monkeys_validate({reference!r}, {entry_point!r}, "
-            f"{to_source([tuple(i) for i in inputs])}, {int(num_seeds)}, {int(need)}, "
-            f"{float(timeout_s)!r}, {float(budget_s)!r}, {oracle!r}, {float(atol)!r}, "
-            f"{float(test_budget_s)!r})\n")
+    return (
+        f"{VALIDATOR}\n__monkeys_validate({reference!r}, {entry_point!r}, "
+        f"{to_source([tuple(i) for i in inputs])}, {int(num_seeds)}, {int(need)}, "
+        f"{float(timeout_s)!r}, {float(budget_s)!r}, {oracle!r}, {float(atol)!r}, "
+        f"{float(test_budget_s)!r})\n"
+    )
 
 
 _BITS = re.compile(r"MONKEYS-VALID:([-01]*):END")
@@ -270,11 +291,20 @@ def validate_inputs(
         for j, start, stop in pending:
             reference, entry, inputs, num_seeds, oracle, atol = jobs[j]
             seeds_here = max(0, min(num_seeds, stop) - start)
-            programs.append(validator_program(
-                reference, entry, inputs[start:stop], num_seeds=seeds_here,
-                need=settings.num_inputs, timeout_s=settings.reference_timeout_s,
-                budget_s=settings.budget_s, oracle=oracle, atol=atol,
-                test_budget_s=settings.test_budget_s))
+            programs.append(
+                validator_program(
+                    reference,
+                    entry,
+                    inputs[start:stop],
+                    num_seeds=seeds_here,
+                    need=settings.num_inputs,
+                    timeout_s=settings.reference_timeout_s,
+                    budget_s=settings.budget_s,
+                    oracle=oracle,
+                    atol=atol,
+                    test_budget_s=settings.test_budget_s,
+                )
+            )
             timeouts.append(settings.reference_timeout_s * seeds_here + settings.budget_s + 10.0)
         limits = Limits(timeout_s=min(600.0, max(timeouts)), memory_mb=settings.memory_mb)
         outcomes = run_programs(programs, limits, workers=workers)
@@ -335,15 +365,20 @@ def generate_strong_tests(
         meta = _metadata(getattr(row, "metadata", "{}"))
         grader = getattr(row, "grader", "unit_tests") or "unit_tests"
         usable = grader == "unit_tests" and bool(row.canonical_solution) and bool(row.entry_point)
-        ref = best_reference(row.problem_id, row.entry_point, row.prompt, row.canonical_solution,
-                             meta)
+        ref = best_reference(row.problem_id, row.entry_point, row.prompt, row.canonical_solution, meta)
         origins[ref.origin] = origins.get(ref.origin, 0) + usable
         if ref.atol is not None:
             meta = {**meta, "atol": max(ref.atol, _atol(meta))}
-        seeds = seed_inputs(row.test, row.entry_point,
-                            {**meta, "base_input": [*(meta.get("base_input") or []),
-                                                    *ref.base_inputs]},
-                            row.prompt) if usable else []
+        seeds = (
+            seed_inputs(
+                row.test,
+                row.entry_point,
+                {**meta, "base_input": [*(meta.get("base_input") or []), *ref.base_inputs]},
+                row.prompt,
+            )
+            if usable
+            else []
+        )
         if usable and not seeds:  # no literal input anywhere: inputs from the signature
             seeds = signature_inputs(ref.prompt + ref.solution, row.entry_point)
             from_signature += bool(seeds)
@@ -353,11 +388,16 @@ def generate_strong_tests(
         reference = ref.prompt + ref.solution
         checked = with_contract(ref.prompt, ref.solution, ref.contract, row.entry_point)
         plans.append((row, meta, seeds, mutants, reference, checked))
-    log.info("strong-test references: %s; %d problems seeded from their signature only",
-             ", ".join(f"{n} {origin}" for origin, n in sorted(origins.items())) or "none",
-             from_signature)
-    jobs = [(checked, row.entry_point, [*seeds, *mutants], len(seeds), meta.get("oracle", "exact"),
-             _atol(meta)) for row, meta, seeds, mutants, _, checked in plans if seeds]
+    log.info(
+        "strong-test references: %s; %d problems seeded from their signature only",
+        ", ".join(f"{n} {origin}" for origin, n in sorted(origins.items())) or "none",
+        from_signature,
+    )
+    jobs = [
+        (checked, row.entry_point, [*seeds, *mutants], len(seeds), meta.get("oracle", "exact"), _atol(meta))
+        for row, meta, seeds, mutants, _, checked in plans
+        if seeds
+    ]
     verdicts = iter(validate_inputs(jobs, settings, workers) if jobs else [])
     out = []
     for row, meta, seeds, mutants, reference, _ in plans:
@@ -371,14 +411,24 @@ def generate_strong_tests(
         chosen = good_mutants[: settings.num_inputs]
         inputs = [*good_seeds, *chosen]
         atol = _atol(meta)
-        body = reference_check(
-            reference, row.entry_point, inputs, atol=atol, min_time_s=settings.min_time_s,
-            time_factor=settings.time_factor, oracle=meta.get("oracle", "exact"),
-            note=(f"generated strong tests for {row.problem_id} (seed {seed}): "
-                  f"{len(good_seeds)} seed + {len(chosen)} mutated inputs"),
-        ) if inputs else ""
-        out.append((row.problem_id, body, len(inputs), len(good_seeds), len(chosen),
-                    rejected))
+        body = (
+            reference_check(
+                reference,
+                row.entry_point,
+                inputs,
+                atol=atol,
+                min_time_s=settings.min_time_s,
+                time_factor=settings.time_factor,
+                oracle=meta.get("oracle", "exact"),
+                note=(
+                    f"generated strong tests for {row.problem_id} (seed {seed}): "
+                    f"{len(good_seeds)} seed + {len(chosen)} mutated inputs"
+                ),
+            )
+            if inputs
+            else ""
+        )
+        out.append((row.problem_id, body, len(inputs), len(good_seeds), len(chosen), rejected))
     frame = pd.DataFrame(out, columns=STRONG_TESTS_COLUMNS)
     for column in STRONG_TESTS_COLUMNS[2:]:
         frame[column] = frame[column].astype("int32")

@@ -28,7 +28,7 @@ from typing import Any
 
 from monkeys.testgen.literals import to_source
 
-CHECKER = '''
+CHECKER = """
 def __monkeys_plus_check(candidate, reference, entry_point, inputs, atol, min_time_s, time_factor,
                          oracle="exact"):
     import copy
@@ -119,7 +119,7 @@ def __monkeys_plus_check(candidate, reference, entry_point, inputs, atol, min_ti
                                      % (index, short(args), short(got), short(expected)))
     finally:
         signal.signal(signal.SIGALRM, previous)
-'''
+"""
 
 
 ORACLES = ("exact", "any", "not_none", "or_zero", "poly_root")

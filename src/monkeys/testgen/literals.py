@@ -48,9 +48,11 @@ def to_source(value: Any, depth: int = 0) -> str:
         items = [to_source(v, depth + 1) for v in value]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
     if kind is dict:
-        return "{" + ", ".join(
-            f"{to_source(k, depth + 1)}: {to_source(v, depth + 1)}" for k, v in value.items()
-        ) + "}"
+        return (
+            "{"
+            + ", ".join(f"{to_source(k, depth + 1)}: {to_source(v, depth + 1)}" for k, v in value.items())
+            + "}"
+        )
     if kind in (set, frozenset):
         items = sorted(to_source(v, depth + 1) for v in value)  # a stable text for equal sets
         body = "{" + ", ".join(items) + "}" if items else ""
@@ -81,8 +83,10 @@ def _literal(node: ast.expr) -> Any:
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise ValueError("dict unpacking is not a literal")
-        return {_literal(k): _literal(v)  # type: ignore[arg-type]
-                for k, v in zip(node.keys, node.values, strict=True)}
+        return {
+            _literal(k): _literal(v)  # type: ignore[arg-type]
+            for k, v in zip(node.keys, node.values, strict=True)
+        }
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         value = _literal(node.operand)
         if isinstance(value, int | float | complex) and not isinstance(value, bool):
@@ -103,8 +107,10 @@ def literal_inputs(test_source: str, callees: set[str]) -> list[tuple[Any, ...]]
         return []
     found: dict[str, tuple[tuple[int, int], tuple[Any, ...]]] = {}
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in callees) or node.keywords:
+        if (
+            not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in callees)
+            or node.keywords
+        ):
             continue
         if any(isinstance(a, ast.Starred) for a in node.args):
             continue

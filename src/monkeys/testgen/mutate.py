@@ -98,8 +98,16 @@ def _clip_int(value: int) -> int:
 
 
 def mutate_int(value: int, rng: random.Random, domain: Domain) -> int:
-    choices = [value + 1, value - 1, value + rng.randint(2, 10), value - rng.randint(2, 10),
-               value * 2, value // 2, 0, rng.randint(0, max(10, abs(value) * 2))]
+    choices = [
+        value + 1,
+        value - 1,
+        value + rng.randint(2, 10),
+        value - rng.randint(2, 10),
+        value * 2,
+        value // 2,
+        0,
+        rng.randint(0, max(10, abs(value) * 2)),
+    ]
     if domain.negatives or (domain.allow_negatives and rng.random() < 0.25):
         choices += [-value, rng.randint(-max(10, abs(value) * 2), -1)] * 3
     out = _clip_int(rng.choice(choices))
@@ -109,8 +117,14 @@ def mutate_int(value: int, rng: random.Random, domain: Domain) -> int:
 def mutate_float(value: float, rng: random.Random, domain: Domain) -> float:
     if not math.isfinite(value):
         return value
-    choices = [value + rng.uniform(-1, 1), value * rng.uniform(0.5, 2.0), round(value, 1),
-               value + 0.5, float(int(value)), value / 3 if value else 0.1]
+    choices = [
+        value + rng.uniform(-1, 1),
+        value * rng.uniform(0.5, 2.0),
+        round(value, 1),
+        value + 0.5,
+        float(int(value)),
+        value / 3 if value else 0.1,
+    ]
     if domain.negatives or (domain.allow_negatives and rng.random() < 0.25):
         choices += [-value, -value - 1.0]
     out = float(rng.choice(choices))

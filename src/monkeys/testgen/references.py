@@ -52,16 +52,23 @@ def shipped_references() -> dict[str, dict[str, Any]]:
     return dict(json.loads(REFERENCES_FILE.read_text())["tasks"])
 
 
-def best_reference(problem_id: str, entry_point: str, prompt: str, canonical_solution: str,
-                   meta: dict[str, Any]) -> Reference:
+def best_reference(
+    problem_id: str, entry_point: str, prompt: str, canonical_solution: str, meta: dict[str, Any]
+) -> Reference:
     """The reference to compute expected outputs with (see the module docstring)."""
     contract = meta.get("contract") if isinstance(meta.get("contract"), str) else ""
     if "num_plus_inputs" in meta:  # a HumanEval+/MBPP+ row: its solution is the corrected one
         return Reference(prompt, canonical_solution, contract or "", None, [], "plus dataset")
     shipped = shipped_references().get(problem_id)
     if shipped and shipped["entry_point"] == entry_point:
-        return Reference(shipped["prompt"], shipped["solution"], shipped["contract"], shipped["atol"],
-                         shipped["base_input"], "humanevalplus")
+        return Reference(
+            shipped["prompt"],
+            shipped["solution"],
+            shipped["contract"],
+            shipped["atol"],
+            shipped["base_input"],
+            "humanevalplus",
+        )
     return Reference(prompt, canonical_solution, contract or "", None, [], "dataset")
 
 
@@ -90,15 +97,17 @@ def build_references(plus_path: str) -> dict[str, Any]:
 
 def _dump(content: dict[str, Any]) -> str:
     """JSON with one task per line (readable diffs when the file is remade)."""
-    tasks = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True)}"
-                        for k, v in content["tasks"].items())
+    tasks = ",\n".join(
+        f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in content["tasks"].items()
+    )
     head = {k: v for k, v in content.items() if k != "tasks"}
     return json.dumps(head, sort_keys=True)[:-1] + ',\n "tasks": {\n' + tasks + "\n }\n}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monkeys.testgen.references",
-                                     description="Remake humanevalplus_references.json.")
+    parser = argparse.ArgumentParser(
+        prog="python -m monkeys.testgen.references", description="Remake humanevalplus_references.json."
+    )
     parser.add_argument("humanevalplus", help="HumanEvalPlus.jsonl.gz (EvalPlus v0.1.10)")
     parser.add_argument("--out", default=str(REFERENCES_FILE))
     args = parser.parse_args(argv)

@@ -79,8 +79,9 @@ def signature_inputs(source: str, entry_point: str) -> list[tuple]:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    function = next((node for node in tree.body if isinstance(node, ast.FunctionDef)
-                     and node.name == entry_point), None)
+    function = next(
+        (node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == entry_point), None
+    )
     if function is None or function.args.vararg or function.args.kwonlyargs:
         return []
     params = [*function.args.posonlyargs, *function.args.args]
