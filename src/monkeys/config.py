@@ -22,9 +22,11 @@ import yaml
 from monkeys.errors import MonkeysError
 from monkeys.hashing import sha256_file
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
+# Package data (config/schema.yaml and config/config.yaml in the checkout link to them), so an
+# installed package (`pip install .`, a wheel in a container) validates without the checkout.
+SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 # The embedded default experiment, used when no config file is named.
-DEFAULT_CONFIG_PATH = SCHEMA_PATH.with_name("config.yaml")
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("config.yaml")
 # Where the workflow puts its config's source (JSON) for the jobs' provenance records.
 CONFIG_SOURCE_ENV = "MONKEYS_CONFIG_SOURCE"
 
@@ -191,9 +193,13 @@ def config_source(
 
 def default_config_file(basedir: str | Path) -> Path:
     """The default experiment: config/config.yaml of the working directory if it has one
-    (Snakemake's convention for a deployed workflow), else the workflow's own under `basedir`."""
+    (Snakemake's convention for a deployed workflow), else the workflow's own under `basedir`,
+    else the one this package ships."""
     local = Path("config") / "config.yaml"
-    return local if local.is_file() else Path(basedir) / "config" / "config.yaml"
+    if local.is_file():
+        return local
+    workflow = Path(basedir) / "config" / "config.yaml"
+    return workflow if workflow.is_file() else DEFAULT_CONFIG_PATH  # an installed package
 
 
 _WHOLE_EXPERIMENT_HINT = (
