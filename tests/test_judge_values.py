@@ -188,3 +188,18 @@ def test_judged_programs(completion, test, status):
     )[0]
     assert outcome.status == status, outcome.detail
     assert outcome.decided_by == ("harness" if "lambda" in test else "judge")
+
+
+def test_an_unreplayable_call_the_tests_swallow_still_goes_to_the_harness():
+    """A test that catches everything around a call the judge cannot forward (an argument
+    without a form) must not be judged on what it did without that call."""
+    test = (
+        "def check(candidate):\n    try:\n        assert candidate(lambda n: n) == 0\n"
+        "    except BaseException:\n        pass\n    assert candidate(1) == 1\n"
+    )
+    outcome = run_programs(
+        [humaneval_program(PROMPT, "    return 1 if x == 1 else 0\n", test, "f")],
+        Limits(timeout_s=10),
+        workers=1,
+    )[0]
+    assert (outcome.status, outcome.decided_by) == ("passed", "harness")

@@ -138,7 +138,9 @@ def test_groups_and_time_limits(problems):
     # starting the program on a loaded machine); a quarter of the limit (0.375 s) it fails
     ok = grade_stdio(problems, samples.head(1), Limits(), workers=1, groups=("public",))
     assert ok["status"].tolist() == ["passed"] and ok["tests_total"].tolist() == [1]
-    shorter = grade_stdio(problems, samples.head(1), Limits(), workers=1, groups=("public",), time_factor=0.25)
+    shorter = grade_stdio(
+        problems, samples.head(1), Limits(), workers=1, groups=("public",), time_factor=0.25
+    )
     assert shorter["status"].tolist() == ["timeout"]
     # reading only the first line: passes nothing (reads n), so it fails on the public test
     weak = grade_stdio(problems, samples.tail(1), Limits(), workers=1, groups=("public",))

@@ -137,6 +137,7 @@ class Candidate:
         self._calls = 0
         self.gone = False
         self.busy = False
+        self.unreplayable = False  # an argument had no form (even if the tests caught that)
         self.record: Any = None
 
     def handshake(self) -> tuple[list[str], str] | list[Any]:
@@ -187,6 +188,7 @@ class Candidate:
                 separators=(",", ":"),
             )
         except (ValueFormError, TypeError, ValueError, RecursionError) as exc:
+            self.unreplayable = True
             raise Unreplayable(f"an argument has no form: {exc}") from None
         try:
             send(self._requests, body.encode())
@@ -303,19 +305,20 @@ def judge(job: dict[str, Any], code: dict[str, Any], fds: dict[str, int], nonce:
             bind_modules(namespace, loaded)
             phase = "call"
             check(candidate)
-            if candidate.gone:  # the tests swallowed the end of the candidate's process
-                return CANDIDATE_GONE
             phase = ""
     except CandidateGone:
         return CANDIDATE_GONE
     except Unreplayable:
         return UNREPLAYABLE
     except BaseException as exc:  # noqa: BLE001 - every escape is a verdict
-        if candidate.gone:
-            return CANDIDATE_GONE
         status = "failed" if isinstance(exc, AssertionError) else "error"
         error_type = type(exc).__name__
         trace = _trace(exc)
+    # what the tests may have swallowed (a bare `except:`) still decides the path
+    if candidate.unreplayable:
+        return UNREPLAYABLE
+    if candidate.gone:
+        return CANDIDATE_GONE
     write = fds["verdict"]
     error_hex = error_type.encode("utf-8", "replace").hex() or "-"
     trace_hex = mask_addresses(trace)[-DETAIL_CHARS:].encode("utf-8", "replace").hex() or "-"
