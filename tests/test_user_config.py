@@ -276,3 +276,19 @@ def test_monkeys_run_passes_files_and_overrides(tmp_path, monkeypatch):
     assert command.index("results/x.png") < files  # a target never joins the file list
     assert cli.main(["run", "--config", "my.yaml", "--configfile", "x.yaml"]) == 2
     assert cli.main(["run", "--config", "missing.yaml"]) == 2
+
+
+def test_validate_show_into_a_closed_pipe_is_quiet():
+    """`monkeys validate --show | head -1`: the reader closes the pipe early; no traceback."""
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        f"{sys.executable} -m monkeys.cli validate --show | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    assert shown.stdout.startswith("# effective config") and shown.stderr == "", shown.stderr

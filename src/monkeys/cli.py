@@ -199,7 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return int(args.func(args, extra) if args.command == "run" else args.func(args))
+    if args.command == "run":
+        return int(args.func(args, extra))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `monkeys validate --show | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 0
 
 
 if __name__ == "__main__":
