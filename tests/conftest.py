@@ -40,9 +40,17 @@ def snakemake(
     env: dict | None = None,
 ):
     """Run the repository's Snakefile in `workdir` with `config`; return the CompletedProcess."""
+    command = snakemake_command(workdir, config, *args, snakefile=snakefile)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir, env=env)
+
+
+def snakemake_command(
+    workdir: Path, config: dict, *args: str, snakefile: Path = REPO / "Snakefile"
+) -> list[str]:
+    """The command that runs `snakefile` in `workdir` with `config` (written there)."""
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [
+    return [
         sys.executable,
         "-m",
         "snakemake",
@@ -54,7 +62,6 @@ def snakemake(
         str(config_path),
         *args,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir, env=env)
 
 
 def tiny_config() -> dict:

@@ -15,15 +15,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from conftest import REPO, alive, snakemake, tiny_config
+from conftest import alive, snakemake, snakemake_command, tiny_config
 
 from monkeys.hashing import sha256_file
 from monkeys.provenance import read_record, write_record
@@ -163,20 +161,7 @@ def assert_no_strays(run: subprocess.Popen, workdir: Path, timeout: float = 20) 
 def start(workdir: Path, config: dict, *args: str, log: Path) -> subprocess.Popen:
     """Start Snakemake as conftest.snakemake does, in its own session (so its process group
     is ours alone to signal), output to `log`."""
-    config_path = workdir / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config_path),
-        *args,
-    ]
+    command = snakemake_command(workdir, config, *args)
     with open(log, "w") as out:
         return subprocess.Popen(
             command,

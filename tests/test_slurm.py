@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, job_counts
+from conftest import REPO, job_counts, snakemake_command
 from slurm_cluster import ACCOUNT, GPU_TYPE, PARTITION, SlurmCluster, missing_requirements
 
 MODEL, DATASET = "gemma3-270m", "humaneval"
@@ -71,20 +71,7 @@ def run_snakemake(
     cwd: Path | None = None,
     timeout: int = 1500,
 ) -> subprocess.CompletedProcess:
-    config_path = workdir / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config_path),
-        *args,
-    ]
+    command = snakemake_command(workdir, config, *args)
     return subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, cwd=cwd or workdir, env=env
     )
