@@ -17,6 +17,7 @@ from monkeys.config import (
 from monkeys.hashing import code_hash, module_closure
 from monkeys.grading.graders import GRADERS, grading_closure
 from monkeys.sampling.backends import BACKENDS, sampling_closure
+from monkeys.scoring.backends import SCORERS, scoring_closure
 from monkeys.sampling.shards import shard_name, shard_ranges
 
 # The config is the --configfile(s) alone, merged in order (no `configfile:` directive, so
@@ -80,6 +81,17 @@ SAMPLE_CODE = {
 }
 
 
+# A scoring job hashes its own backend's code only (monkeys.scoring.backends).
+SCORE_CODE = {
+    backend: code("score", "score_shard", scoring_closure(backend))
+    for backend in SCORERS
+}
+
+
+def score_code(wildcards):
+    return SCORE_CODE[config["scorers"][wildcards.scorer]["backend"]]
+
+
 def sample_code(wildcards):
     return SAMPLE_CODE[config["models"][wildcards.model]["backend"]]
 
@@ -105,7 +117,6 @@ def execute_code(wildcards):
 CODE = {
     "fetch_dataset": code("fetch", "fetch_dataset"),
     "fetch_model": code("fetch", "fetch_model"),
-    "score": code("score", "score_shard"),
     "import_release": code("imports", "import_release"),
     "import_map": code("imports", "import_map"),
     "import_agreement": code("import_agreement", "import_agreement"),

@@ -59,6 +59,6 @@ rule score_shard:
         scorer_spec=lambda wc: {
             k: v for k, v in config["scorers"][wc.scorer].items() if k != "resources"
         },
-        code=CODE["score"],
+        code=score_code,
     script:
         "../workflow_scripts/score_shard.py"

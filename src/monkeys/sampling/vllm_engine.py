@@ -243,8 +243,6 @@ class VLLMSampler:
 def from_config(model: str, model_spec: Mapping[str, Any], weights: Any, imported: Any = None) -> VLLMSampler:
     """The vllm backend (monkeys.sampling.backends); the weights' revision unless the
     `vllm` section names one."""
-    spec = dict(model_spec.get("vllm") or {})
-    revision = (model_spec.get("weights") or {}).get("revision")
-    if revision:
-        spec.setdefault("revision", revision)
-    return VLLMSampler(weights.path, name=model, spec=spec)
+    from monkeys.sampling.weights import vllm_section
+
+    return VLLMSampler(weights.path, name=model, spec=vllm_section(model_spec))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,13 @@ def load_manifest(path: str | Path, verify: bool = True) -> Weights:
         if digest != weights.sha256:
             raise WeightsError(f"{weights.path}: sha256 is {digest}, manifest says {weights.sha256}")
     return weights
+
+
+def vllm_section(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's or scorer's `vllm` section, with its weights' `revision` unless the section
+    names one."""
+    section = dict(spec.get("vllm") or {})
+    revision = (spec.get("weights") or {}).get("revision")
+    if revision:
+        section.setdefault("revision", revision)
+    return section

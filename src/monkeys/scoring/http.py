@@ -322,3 +322,8 @@ class HTTPScorer:
         yield from run_groups(
             groups, self.score_one, max_concurrency=self.config.max_concurrency, name=f"score-{self.name}"
         )
+
+
+def from_config(name: str, spec: Mapping[str, Any], weights: Any = None) -> HTTPScorer:
+    """The http scorer backend (monkeys.scoring.backends): a reward model behind a server."""
+    return HTTPScorer(name=name, config=spec.get("http") or {})

@@ -161,3 +161,11 @@ class VLLMRewardScorer:
                     yield p, scores[offset : offset + len(groups[p])]
                     offset += len(groups[p])
                 chunk, size = [], 0
+
+
+def from_config(name: str, spec: Mapping[str, Any], weights: Any) -> VLLMRewardScorer:
+    """The vllm scorer backend (monkeys.scoring.backends); the weights' revision unless the
+    `vllm` section names one."""
+    from monkeys.sampling.weights import vllm_section
+
+    return VLLMRewardScorer(weights.path, name=name, spec=vllm_section(spec))

@@ -25,11 +25,12 @@ from typing import Any
 
 import pandas as pd
 
-from monkeys.hashing import code_hash, module_closure, sha256_bytes
+from monkeys.hashing import code_hash, sha256_bytes
 from monkeys.sampling.parts import ShardParts, fingerprint
 from monkeys.sampling.progress import Progress
 from monkeys.sampling.weights import Weights, WeightsError, load_manifest, resolve_weights
 from monkeys.scoring.attach import ScoresMismatchError, apply_score_choice, attach_scores
+from monkeys.scoring.backends import make_scorer, scoring_closure
 from monkeys.scoring.base import Score, ScoreRequest, ScoringError
 from monkeys.tables.datasets import PROBLEMS
 from monkeys.tables.io import read_table, write_table
@@ -38,7 +39,6 @@ from monkeys.tables.scores import SCORES
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("http", "vllm")
 # For selection (re-exported; selection should import them from monkeys.scoring.attach).
 __all__ = ["ScoresMismatchError", "apply_score_choice", "attach_scores", "score_shard"]
 
@@ -75,24 +75,6 @@ def _weights_here(manifest: str | Path | None, spec: Mapping[str, Any]) -> Weigh
                 f"{weights.path}: sha256 {weights.sha256} differs from {manifest} ({expected})"
             ) from None
         return weights
-
-
-def make_scorer(name: str, spec: Mapping[str, Any], weights: Weights):
-    """The scorer backend named by the scorer's config."""
-    backend = spec.get("backend")
-    if backend == "http":
-        from monkeys.scoring.http import HTTPScorer
-
-        return HTTPScorer(name=name, config=spec.get("http") or {})
-    if backend == "vllm":
-        from monkeys.scoring.vllm_reward import VLLMRewardScorer
-
-        vllm_spec = dict(spec.get("vllm") or {})
-        revision = (spec.get("weights") or {}).get("revision")
-        if revision:
-            vllm_spec.setdefault("revision", revision)
-        return VLLMRewardScorer(weights.path, name=name, spec=vllm_spec)
-    raise ScoringError(f"scorer {name!r}: unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
 
 
 def score_requests(samples: pd.DataFrame, problems: pd.DataFrame) -> list[list[ScoreRequest]]:
@@ -163,7 +145,7 @@ def job_key(
             "spec": scoring_spec(spec),
             "inputs": sha256_bytes(inputs.encode("utf-8")),
             "weights": [weights.sha256, weights.source],
-            "code": code_hash(module_closure("monkeys.stages.score")),
+            "code": code_hash(scoring_closure(str(spec.get("backend")))),
         }
     )
 
