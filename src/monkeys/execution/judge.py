@@ -331,7 +331,8 @@ def judge(job: dict[str, Any], code: dict[str, Any], fds: dict[str, int], nonce:
 
 
 def _frames(tb: Any) -> Any:
-    """`tb` without the frames of this module and the fork server (the tests' frames only)."""
+    """`tb` without its leading frames from this module and the candidate's harness (the
+    frames of the candidate's own code onwards)."""
     while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
         tb = tb.tb_next
     return tb
@@ -339,8 +340,7 @@ def _frames(tb: Any) -> Any:
 
 def _trace(exc: BaseException) -> str:
     """The tests' traceback, then the candidate's own when the exception came from it."""
-    tb = _frames(exc.__traceback__)
-    frames = traceback.extract_tb(tb)
+    frames = traceback.extract_tb(exc.__traceback__)
     kept = traceback.StackSummary.from_list([f for f in frames if f.filename not in _OWN_FILES])
     text = ("Traceback (most recent call last):\n" + "".join(kept.format()) if kept else "") + "".join(
         traceback.format_exception_only(type(exc), exc)
